@@ -1,0 +1,457 @@
+//! The normaliser: one pass that folds evasion forms (full-width, zero-width, dash and star
+//! variants, traditional marking vocabulary, spaced level words) and keeps an exact offset map.
+//!
+//! Every rule matches the *folded* text; every finding reports offsets in the *original* text.
+//! The fold is a per-character table, so folding a slice of the original that starts and ends on
+//! character boundaries gives the matching slice of the folded text. Two context rules join
+//! spaced-out level words: the spaces inside `机 密` / `机　密` (CJK) and inside letter-spaced
+//! banners such as `C O N F I D E N T I A L` are dropped only where the result is a level word.
+//!
+//! What the fold does *not* do: Latin case is kept (government banners are recognised by their
+//! capitals; the gate matches ASCII case-insensitively instead), and combining marks are not
+//! composed (no marking needs it).
+
+use std::borrow::Cow;
+use std::ops::Range;
+use unicode_normalization::UnicodeNormalization;
+
+/// Folded text and the map back to the original.
+#[derive(Debug, Clone)]
+pub struct Folded<'a> {
+    text: Cow<'a, str>,
+    map: OffsetMap,
+}
+
+impl<'a> Folded<'a> {
+    /// The folded text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// `true` when folding changed nothing (the ASCII fast path copies nothing).
+    pub fn is_identity(&self) -> bool {
+        matches!(self.text, Cow::Borrowed(_))
+    }
+
+    /// The offset map.
+    pub fn map(&self) -> &OffsetMap {
+        &self.map
+    }
+
+    /// Maps a byte range of the folded text to the byte range of the original text it came from.
+    pub fn to_original(&self, folded: Range<usize>) -> Range<usize> {
+        self.map.to_original(folded)
+    }
+}
+
+/// Maps folded byte offsets back to original byte offsets.
+///
+/// Stored sparsely: one [`Edit`] per character that the fold changed; between edits the two
+/// texts are byte-identical, so an offset there shifts by the running difference.
+#[derive(Debug, Clone, Default)]
+pub struct OffsetMap {
+    edits: Vec<Edit>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Edit {
+    folded_start: usize,
+    folded_len: usize,
+    orig_start: usize,
+    orig_len: usize,
+}
+
+impl Edit {
+    fn folded_end(&self) -> usize {
+        self.folded_start + self.folded_len
+    }
+    fn orig_end(&self) -> usize {
+        self.orig_start + self.orig_len
+    }
+}
+
+impl OffsetMap {
+    /// Number of edits (changed characters).
+    pub fn len(&self) -> usize {
+        self.edits.len()
+    }
+
+    /// `true` when the fold changed nothing.
+    pub fn is_empty(&self) -> bool {
+        self.edits.is_empty()
+    }
+
+    /// Maps a folded byte range to the original byte range. A range that starts inside a
+    /// replacement starts at the replaced character; one that ends inside it ends after it.
+    /// Removed characters (zero-width) at the edges are left outside the range.
+    pub fn to_original(&self, folded: Range<usize>) -> Range<usize> {
+        let start = self.start(folded.start);
+        let end = if folded.end <= folded.start { start } else { self.end(folded.end).max(start) };
+        start..end
+    }
+
+    /// Original offset of the first original byte behind folded byte `f`.
+    fn start(&self, f: usize) -> usize {
+        let idx = self.edits.partition_point(|e| e.folded_start <= f);
+        if idx == 0 {
+            return f;
+        }
+        let e = self.edits[idx - 1];
+        if f < e.folded_end() {
+            e.orig_start
+        } else {
+            e.orig_end() + (f - e.folded_end())
+        }
+    }
+
+    /// Original offset just after the original bytes behind folded byte `f - 1`.
+    fn end(&self, f: usize) -> usize {
+        let last = f - 1;
+        let idx = self.edits.partition_point(|e| e.folded_start <= last);
+        if idx == 0 {
+            return f;
+        }
+        // Skip deletions that sit exactly at `last`'s position but after a replacement covering it.
+        let e = self.edits[idx - 1];
+        if last < e.folded_end() {
+            e.orig_end()
+        } else {
+            e.orig_end() + (last - e.folded_end()) + 1
+        }
+    }
+}
+
+/// What the table does with one character.
+enum CharFold {
+    Keep,
+    Drop,
+    Char(char),
+    Str(Cow<'static, str>),
+}
+
+/// Folds `text`. Borrowed (no copy) when nothing changes, which is the case for most ASCII text.
+pub fn fold(text: &str) -> Folded<'_> {
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut edits: Vec<Edit> = Vec::new();
+    let mut run_start = 0usize; // start of the pending unchanged run in the original
+    let mut i = 0usize;
+
+    // Records an edit replacing original `i..i+orig_len` with `repl`.
+    macro_rules! edit {
+        ($orig_len:expr, $repl:expr) => {{
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            o.push_str(&text[run_start..i]);
+            let folded_start = o.len();
+            o.push_str($repl);
+            edits.push(Edit { folded_start, folded_len: o.len() - folded_start, orig_start: i, orig_len: $orig_len });
+            i += $orig_len;
+            run_start = i;
+        }};
+    }
+
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            if b.is_ascii_uppercase() && bytes.get(i + 1) == Some(&b' ') && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric()) {
+                if let Some(plan) = spaced_banner(bytes, i) {
+                    // Emit letters; drop (or keep one of) the spaces between them.
+                    let end = plan.end;
+                    while i < end {
+                        if bytes[i] == b' ' {
+                            if plan.keep_space_at == Some(i) {
+                                i += 1;
+                            } else {
+                                edit!(1, "");
+                            }
+                        } else {
+                            i += 1;
+                        }
+                    }
+                    continue;
+                }
+            }
+            i += 1;
+            continue;
+        }
+        let ch = text[i..].chars().next().expect("char boundary");
+        let len = ch.len_utf8();
+        match fold_char(ch) {
+            CharFold::Keep => {
+                if matches!(ch, '机' | '機' | '绝' | '絕' | '秘') {
+                    if let Some(gap) = cjk_level_gap(text, i + len) {
+                        i += len;
+                        // drop the spaces between the two hanzi
+                        let mut left = gap;
+                        while left > 0 {
+                            let sp = text[i..].chars().next().expect("space char").len_utf8();
+                            edit!(sp, "");
+                            left -= 1;
+                        }
+                        continue;
+                    }
+                }
+                i += len;
+            }
+            CharFold::Drop => edit!(len, ""),
+            CharFold::Char(c) => {
+                let mut buf = [0u8; 4];
+                let s = c.encode_utf8(&mut buf);
+                if matches!(c, '机' | '绝') && cjk_level_gap(text, i + len).is_some() {
+                    // traditional first hanzi of a spaced level word: fold it, the spaces follow next round
+                    let gap = cjk_level_gap(text, i + len).unwrap_or(0);
+                    edit!(len, s);
+                    for _ in 0..gap {
+                        let sp = text[i..].chars().next().expect("space char").len_utf8();
+                        edit!(sp, "");
+                    }
+                    continue;
+                }
+                edit!(len, s)
+            }
+            CharFold::Str(s) => edit!(len, &s),
+        }
+    }
+
+    match out {
+        None => Folded { text: Cow::Borrowed(text), map: OffsetMap::default() },
+        Some(mut o) => {
+            o.push_str(&text[run_start..]);
+            Folded { text: Cow::Owned(o), map: OffsetMap { edits } }
+        }
+    }
+}
+
+/// Folds a short string (a dictionary term, a keyword) to what the scanner matches.
+pub fn fold_str(text: &str) -> String {
+    fold(text).text().to_owned()
+}
+
+/// If a CJK level word's second hanzi `密` follows after 1–2 spaces at `at`, the number of spaces.
+fn cjk_level_gap(text: &str, at: usize) -> Option<usize> {
+    let mut chars = text[at..].chars();
+    let mut gap = 0;
+    for c in chars.by_ref() {
+        if is_space_char(c) && gap < 2 {
+            gap += 1;
+            continue;
+        }
+        return if c == '密' && gap > 0 { Some(gap) } else { None };
+    }
+    None
+}
+
+fn is_space_char(c: char) -> bool {
+    matches!(c, ' ' | '\u{3000}' | '\u{00A0}' | '\u{2002}' | '\u{2003}' | '\u{2009}')
+}
+
+struct SpacedPlan {
+    end: usize,
+    keep_space_at: Option<usize>,
+}
+
+/// Words that letter-spaced banners spell (State Department cables: `C O N F I D E N T I A L`).
+const SPACED_WORDS: &[&str] = &["SECRET", "CONFIDENTIAL", "TOPSECRET", "UNCLASSIFIED", "UNCLAS", "RESTRICTED"];
+
+/// Recognises `S E C R E T` (letters separated by one or two spaces) starting at `start`.
+fn spaced_banner(bytes: &[u8], start: usize) -> Option<SpacedPlan> {
+    let mut letters = Vec::with_capacity(16);
+    let mut gaps = Vec::with_capacity(16);
+    let mut i = start;
+    letters.push(bytes[i]);
+    loop {
+        let mut j = i + 1;
+        let gap_start = j;
+        while j < bytes.len() && bytes[j] == b' ' && j - gap_start < 2 {
+            j += 1;
+        }
+        if j == gap_start || j >= bytes.len() || !bytes[j].is_ascii_uppercase() {
+            break;
+        }
+        // the next letter must itself be single (followed by space or a non-letter)
+        if bytes.get(j + 1).is_some_and(|b| b.is_ascii_alphanumeric()) {
+            break;
+        }
+        gaps.push(gap_start);
+        letters.push(bytes[j]);
+        i = j;
+        if letters.len() > 16 {
+            return None;
+        }
+    }
+    if letters.len() < 4 {
+        return None;
+    }
+    let word = std::str::from_utf8(&letters).ok()?;
+    if !SPACED_WORDS.contains(&word) {
+        return None;
+    }
+    let keep_space_at = if word == "TOPSECRET" { Some(gaps[2]) } else { None };
+    Some(SpacedPlan { end: i + 1, keep_space_at })
+}
+
+/// The per-character table.
+fn fold_char(c: char) -> CharFold {
+    let cp = c as u32;
+    match cp {
+        0x00A0 | 0x1680 | 0x2000..=0x200A | 0x202F | 0x205F | 0x3000 => CharFold::Char(' '),
+        0x00AD | 0x180E | 0x200B..=0x200D | 0x2060..=0x2064 | 0xFEFF => CharFold::Drop,
+        0xFF01..=0xFF5E => CharFold::Char(char::from_u32(cp - 0xFEE0).expect("ascii")),
+        0x2010..=0x2015 | 0x2212 | 0xFE58 | 0xFE63 | 0x2E3A | 0x2E3B => CharFold::Char('-'),
+        // star variants fold to ★; ASCII-like asterisks to '*'
+        0x2606 | 0x2729..=0x2730 | 0x2B50 | 0x22C6 | 0x2605 => {
+            if cp == 0x2605 {
+                CharFold::Keep
+            } else {
+                CharFold::Char('★')
+            }
+        }
+        0x2217 | 0xFE61 | 0x204E => CharFold::Char('*'),
+        0x2116 => CharFold::Str(Cow::Borrowed("No")),
+        // ㊙ is a marking of its own: kept, so rules can see it
+        0x3299 => CharFold::Keep,
+        0x4E00..=0x9FFF => match trad_to_simp(c) {
+            Some(s) => CharFold::Char(s),
+            None => CharFold::Keep,
+        },
+        // compatibility forms: Roman numerals, letterlike symbols, enclosed and squared forms,
+        // ligatures, small and vertical forms, half-width katakana, CJK compatibility ideographs
+        0x2100..=0x218F | 0x2460..=0x24FF | 0x3200..=0x33FF | 0xF900..=0xFAFF | 0xFB00..=0xFB06 | 0xFE10..=0xFE6F | 0xFF5F..=0xFFEF => {
+            nfkc_char(c)
+        }
+        _ => CharFold::Keep,
+    }
+}
+
+fn nfkc_char(c: char) -> CharFold {
+    let mut s = String::new();
+    s.extend(std::iter::once(c).nfkc());
+    // run our own table over NFKC's output too (full-width digits inside ㉑ and the like)
+    let s = if s.chars().any(|c| !matches!(fold_char_simple(c), None)) {
+        s.chars().map(|c| fold_char_simple(c).unwrap_or(c)).collect()
+    } else {
+        s
+    };
+    let mut it = s.chars();
+    match (it.next(), it.next()) {
+        (Some(only), None) if only == c => CharFold::Keep,
+        (Some(only), None) => CharFold::Char(only),
+        (None, _) => CharFold::Drop,
+        _ => CharFold::Str(Cow::Owned(s)),
+    }
+}
+
+fn fold_char_simple(c: char) -> Option<char> {
+    match fold_char_no_compat(c) {
+        CharFold::Char(x) => Some(x),
+        _ => None,
+    }
+}
+
+fn fold_char_no_compat(c: char) -> CharFold {
+    let cp = c as u32;
+    match cp {
+        0xFF01..=0xFF5E | 0x3000 | 0x2010..=0x2015 | 0x4E00..=0x9FFF => fold_char(c),
+        _ => CharFold::Keep,
+    }
+}
+
+/// Traditional → simplified for the marking and scheme vocabulary (not a general converter).
+const TRAD_SIMP: &[(char, char)] = &[
+    ('個', '个'), ('傳', '传'), ('僅', '仅'), ('備', '备'), ('內', '内'), ('冊', '册'), ('劃', '划'),
+    ('區', '区'), ('參', '参'), ('員', '员'), ('國', '国'), ('執', '执'), ('報', '报'), ('場', '场'),
+    ('壓', '压'), ('對', '对'), ('專', '专'), ('屬', '属'), ('嚴', '严'), ('啟', '启'), ('彈', '弹'),
+    ('後', '后'), ('應', '应'), ('戰', '战'), ('擴', '扩'), ('據', '据'), ('敵', '敌'), ('時', '时'),
+    ('書', '书'), ('會', '会'), ('條', '条'), ('業', '业'), ('極', '极'), ('標', '标'), ('權', '权'),
+    ('機', '机'), ('檔', '档'), ('測', '测'), ('準', '准'), ('無', '无'), ('產', '产'), ('畢', '毕'),
+    ('畫', '画'), ('發', '发'), ('級', '级'), ('約', '约'), ('紀', '纪'), ('絕', '绝'),
+    ('統', '统'), ('經', '经'), ('網', '网'), ('總', '总'), ('聯', '联'), ('處', '处'), ('號', '号'),
+    ('衛', '卫'), ('製', '制'), ('計', '计'), ('記', '记'), ('許', '许'), ('註', '注'), ('試', '试'),
+    ('議', '议'), ('護', '护'), ('識', '识'), ('資', '资'), ('軍', '军'), ('載', '载'), ('轉', '转'),
+    ('達', '达'), ('違', '违'), ('導', '导'), ('錄', '录'), ('長', '长'), ('門', '门'), ('開', '开'),
+    ('閉', '闭'), ('間', '间'), ('閱', '阅'), ('關', '关'), ('隊', '队'), ('電', '电'), ('項', '项'),
+    ('頁', '页'), ('題', '题'), ('類', '类'), ('驗', '验'), ('結', '结'), ('為', '为'), ('與', '与'),
+    ('務', '务'), ('復', '复'), ('華', '华'), ('請', '请'),
+];
+
+fn trad_to_simp(c: char) -> Option<char> {
+    static SORTED: std::sync::OnceLock<Vec<(char, char)>> = std::sync::OnceLock::new();
+    let table = SORTED.get_or_init(|| {
+        let mut v = TRAD_SIMP.to_vec();
+        v.sort_unstable();
+        v
+    });
+    table.binary_search_by_key(&c, |&(tc, _)| tc).ok().map(|i| table[i].1)
+}
+
+/// Line (1-based) and column (1-based, code points) of byte offset `at` in `text`, counted naively.
+pub fn line_column(text: &str, at: usize) -> (u64, u64) {
+    let before = &text.as_bytes()[..at];
+    let line = memchr::memchr_iter(b'\n', before).count() as u64 + 1;
+    let line_start = memchr::memrchr(b'\n', before).map(|p| p + 1).unwrap_or(0);
+    let column = text[line_start..at].chars().count() as u64 + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(orig: &str, folded: &str) {
+        let f = fold(orig);
+        assert_eq!(f.text(), folded, "fold({orig:?})");
+    }
+
+    #[test]
+    fn folds_evasion_forms() {
+        check("机 密★10年", "机密★10年");
+        check("机　密", "机密");
+        check("機密★10年", "机密★10年");
+        check("絕　密★長期", "绝密★长期");
+        check("ＳＥＣＲＥＴ", "SECRET");
+        check("机\u{200b}密", "机密");
+        check("秘密＊1年", "秘密*1年");
+        check("TOP\u{2010}SECRET", "TOP-SECRET");
+        check("S E C R E T", "SECRET");
+        check("C O N F I D E N T I A L SECTION 01 OF 02", "CONFIDENTIAL SECTION 01 OF 02");
+        check("T O P S E C R E T", "TOP SECRET");
+        check("Ⅱ급비밀", "II급비밀");
+        check("Экз. №1", "Экз. No1");
+        check("机密☆5年", "机密★5年");
+        check("㊙", "㊙");
+        check("ﬁle", "file");
+    }
+
+    #[test]
+    fn leaves_ordinary_text_alone() {
+        let f = fold("A B C D and plain ASCII text.");
+        assert!(f.is_identity());
+        check("I A M here", "I A M here");
+        check("机 会 密", "机 会 密");
+        check("机   密", "机   密"); // three spaces: not a spaced level word
+        check("保密 工作", "保密 工作");
+    }
+
+    #[test]
+    fn offsets_map_back() {
+        let orig = "前言 ＳＥＣＲＥＴ 机\u{200b}密 end";
+        let f = fold(orig);
+        let ft = f.text();
+        let s = ft.find("SECRET").unwrap();
+        let r = f.to_original(s..s + 6);
+        assert_eq!(&orig[r], "ＳＥＣＲＥＴ");
+        let s = ft.find("机密").unwrap();
+        let r = f.to_original(s..s + "机密".len());
+        assert_eq!(&orig[r], "机\u{200b}密");
+        let s = ft.find("end").unwrap();
+        assert_eq!(&orig[f.to_original(s..s + 3)], "end");
+    }
+
+    #[test]
+    fn line_column_counts_code_points() {
+        let t = "第一行\n机密★10年";
+        let at = t.find("★").unwrap();
+        assert_eq!(line_column(t, at), (2, 3));
+        assert_eq!(line_column(t, 0), (1, 1));
+    }
+}

@@ -1,0 +1,986 @@
+//! The scanner: runs a compiled [`Policy`] over segments and builds the [`Report`].
+//!
+//! Per segment: fold → one overlapping pass of the literal gate → marking rules evaluated on
+//! the lines the gate pointed at, dictionary hits checked, gated detectors run → offsets mapped
+//! back to the original text. Per document: repetition cues, thresholds, allow-lists,
+//! `min_count`, level, marking, action, members, truncation.
+
+use crate::fold::{Folded, fold};
+use crate::level::{Confidence, Level};
+use crate::mask::{MaskStyle, mask};
+use crate::policy::{Cue, ExcerptSetting, Policy, PolicyBuilder, Target, normalise_label};
+use crate::report::*;
+use crate::segment::{Document, Segment};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+use std::sync::Arc;
+
+/// A compiled policy ready to scan. Cheap to clone (an `Arc`), immutable, `Send + Sync`.
+///
+/// ```
+/// let scanner = miji::Scanner::default();
+/// let report = scanner.scan("机密★10年\n关于天穹计划的通知");
+/// assert_eq!(report.level, miji::Level::Secret);
+/// assert_eq!(scanner.scan("国家秘密的密级分为绝密、机密、秘密三级。").level, miji::Level::Public);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Scanner {
+    policy: Arc<Policy>,
+}
+
+impl Default for Scanner {
+    /// The built-in default policy. The embedded packs are checked by the test suite, so this
+    /// cannot fail in a released build.
+    fn default() -> Scanner {
+        Scanner::new(PolicyBuilder::new().build().expect("the embedded default policy compiles"))
+    }
+}
+
+/// One step of the decision trace for a marking candidate (what `miji explain` prints).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TraceEntry {
+    /// The marking rule.
+    pub rule: String,
+    /// Its scheme.
+    pub scheme: String,
+    /// Location of the segment.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub location: Vec<String>,
+    /// Role of the segment.
+    pub role: Role,
+    /// 1-based line.
+    pub line: u64,
+    /// The candidate's text as found (a marking, or the keyword that was seen).
+    pub text: String,
+    /// The level it would carry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<Level>,
+    /// Cues that speak for a marking.
+    pub cues_for: Vec<String>,
+    /// Cues that speak against it, or why it is a mention.
+    pub cues_against: Vec<String>,
+    /// Resulting confidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<Confidence>,
+    /// `marking`, or `mention`, `below-threshold`, `uncorroborated`, `allowed`.
+    pub verdict: String,
+}
+
+impl Scanner {
+    /// A scanner over a compiled policy.
+    pub fn new(policy: Policy) -> Scanner {
+        Scanner { policy: Arc::new(policy) }
+    }
+
+    /// A scanner sharing an already compiled policy.
+    pub fn from_arc(policy: Arc<Policy>) -> Scanner {
+        Scanner { policy }
+    }
+
+    /// A policy builder (start here for dictionaries and policy files).
+    pub fn builder() -> PolicyBuilder {
+        PolicyBuilder::new()
+    }
+
+    /// The compiled policy.
+    pub fn policy(&self) -> &Arc<Policy> {
+        &self.policy
+    }
+
+    /// Scans plain text (UTF-8; invalid sequences are replaced, never a panic).
+    pub fn scan(&self, input: impl AsRef<[u8]>) -> Report {
+        let bytes = input.as_ref();
+        let text = String::from_utf8_lossy(bytes);
+        let mut st = DocScan::new(&self.policy, false);
+        st.segment(&text, &[], Role::Body);
+        st.finish(DocMeta { bytes: bytes.len() as u64, ..DocMeta::default() })
+    }
+
+    /// Scans extracted segments as one document.
+    pub fn scan_segments(&self, segments: impl IntoIterator<Item = Segment>) -> Report {
+        let mut st = DocScan::new(&self.policy, false);
+        let mut bytes = 0u64;
+        for s in segments {
+            bytes += s.text.len() as u64;
+            st.segment(&s.text, &s.location, s.role);
+        }
+        st.finish(DocMeta { bytes, ..DocMeta::default() })
+    }
+
+    /// Scans an extracted document (segments plus coverage errors and members).
+    pub fn scan_document(&self, doc: Document) -> Report {
+        self.run_document(doc, false).0
+    }
+
+    /// Scans a document and returns the decision trace of every marking candidate.
+    pub fn explain_document(&self, doc: Document) -> (Report, Vec<TraceEntry>) {
+        self.run_document(doc, true)
+    }
+
+    /// Scans plain text and returns the decision trace.
+    pub fn explain(&self, input: impl AsRef<[u8]>) -> (Report, Vec<TraceEntry>) {
+        let bytes = input.as_ref();
+        let doc = Document {
+            bytes: bytes.len() as u64,
+            segments: vec![Segment::from_utf8_lossy(bytes, Vec::new(), Role::Body)],
+            ..Document::default()
+        };
+        self.run_document(doc, true)
+    }
+
+    fn run_document(&self, doc: Document, trace: bool) -> (Report, Vec<TraceEntry>) {
+        let mut st = DocScan::new(&self.policy, trace);
+        for s in &doc.segments {
+            st.segment(&s.text, &s.location, s.role);
+        }
+        let meta = DocMeta {
+            path: doc.path,
+            path_bytes: doc.path_bytes,
+            bytes: doc.bytes,
+            errors: doc.errors,
+            encoding: doc.encoding,
+            members: doc.members,
+        };
+        let trace_out = std::mem::take(&mut st.trace);
+        let mut report = st.finish(meta);
+        let _ = &mut report;
+        (report, trace_out.unwrap_or_default())
+    }
+
+    /// Returns `text` with every keyword and detector finding replaced by its mask (markings
+    /// only where the policy gives the marking rule a mask). Overlapping findings are merged.
+    pub fn redact(&self, text: &str) -> String {
+        let report = self.scan(text);
+        redact_with(&self.policy, text, &report.findings)
+    }
+}
+
+/// A rule example that did not behave as its pack declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExampleFailure {
+    /// The rule.
+    pub rule: String,
+    /// The example text.
+    pub example: String,
+    /// `true` when the rule should have fired and did not.
+    pub expected_match: bool,
+}
+
+impl Scanner {
+    /// Scans every rule's `examples.match` / `examples.no-match` with this policy and returns
+    /// the ones that misbehave (`miji check` and the pack test use it).
+    pub fn check_examples(&self) -> Vec<ExampleFailure> {
+        let mut failures = Vec::new();
+        for ex in self.policy.examples() {
+            for (texts, expected) in [(&ex.must_match, true), (&ex.must_not_match, false)] {
+                for t in texts {
+                    let fired = self.scan(t).findings.iter().any(|f| f.rule == ex.rule);
+                    if fired != expected {
+                        failures.push(ExampleFailure { rule: ex.rule.clone(), example: t.clone(), expected_match: expected });
+                    }
+                }
+            }
+        }
+        failures
+    }
+}
+
+/// Applies redaction for `findings` (of a plain-text scan of `text`).
+pub fn redact_with(policy: &Policy, text: &str, findings: &[Finding]) -> String {
+    let mut spans: Vec<(usize, usize, String, MaskStyle)> = Vec::new();
+    for f in findings {
+        let Some(meta) = policy.rules.iter().find(|r| r.id == f.rule) else { continue };
+        let style = match (f.kind, meta.mask) {
+            (FindingKind::Marking, MaskStyle::None) => continue,
+            (_, MaskStyle::None) => MaskStyle::Redact,
+            (_, s) => s,
+        };
+        spans.push((f.start as usize, f.end as usize, f.rule.clone(), style));
+    }
+    spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0;
+    let mut i = 0;
+    while i < spans.len() {
+        let (start, mut end, rule, style) = spans[i].clone();
+        let mut merged = false;
+        let mut j = i + 1;
+        while j < spans.len() && spans[j].0 < end {
+            end = end.max(spans[j].1);
+            merged = true;
+            j += 1;
+        }
+        if start < pos || end > text.len() || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+            i = j;
+            continue;
+        }
+        out.push_str(&text[pos..start]);
+        let style = if merged { MaskStyle::Redact } else { style };
+        out.push_str(&mask(&text[start..end], style, &rule));
+        pos = end;
+        i = j;
+    }
+    out.push_str(&text[pos..]);
+    out
+}
+
+#[derive(Debug, Default)]
+struct DocMeta {
+    path: Option<String>,
+    path_bytes: Option<Vec<u8>>,
+    bytes: u64,
+    errors: Vec<RecordError>,
+    encoding: Option<String>,
+    members: Vec<Vec<String>>,
+}
+
+/// A marking candidate whose shape matched.
+#[derive(Debug)]
+struct Candidate {
+    order: usize,
+    marking: usize,
+    seg: usize,
+    location: Vec<String>,
+    role: Role,
+    start: usize,
+    end: usize,
+    line: u64,
+    column: u64,
+    text: String,
+    norm: String,
+    level: Level,
+    label: String,
+    period: Option<String>,
+    declassify_on: Option<String>,
+    condition: Option<String>,
+    caveats: Vec<String>,
+    cues: Vec<Cue>,
+}
+
+/// A keyword or detector finding before document-level filters.
+#[derive(Debug)]
+struct Pending {
+    order: usize,
+    finding: Finding,
+    norm: String,
+    rule: usize,
+}
+
+struct DocScan<'p> {
+    policy: &'p Policy,
+    candidates: Vec<Candidate>,
+    pending: Vec<Pending>,
+    seg_index: usize,
+    order: usize,
+    trace: Option<Vec<TraceEntry>>,
+}
+
+impl<'p> DocScan<'p> {
+    fn new(policy: &'p Policy, trace: bool) -> DocScan<'p> {
+        DocScan { policy, candidates: Vec::new(), pending: Vec::new(), seg_index: 0, order: 0, trace: trace.then(Vec::new) }
+    }
+
+    fn segment(&mut self, text: &str, location: &[String], role: Role) {
+        let seg = self.seg_index;
+        self.seg_index += 1;
+        if text.is_empty() {
+            return;
+        }
+        let p = self.policy;
+        let folded = fold(text);
+        let ft = folded.text();
+        let mut marking_lines: Vec<(u32, usize, usize)> = Vec::new();
+        let mut seen_lines: HashSet<(u32, usize)> = HashSet::new();
+        let mut dict_hits: Vec<(u32, usize, usize)> = Vec::new();
+        let mut detector_on: Vec<bool> = p.detectors.iter().map(|d| !d.gated).collect();
+        for m in p.gate.find_overlapping_iter(ft) {
+            for t in p.targets_of(m.pattern().as_usize()) {
+                match *t {
+                    Target::Marking(i) => {
+                        let ls = ft[..m.start()].rfind('\n').map(|x| x + 1).unwrap_or(0);
+                        if seen_lines.insert((i, ls)) {
+                            let le = ft[m.end()..].find('\n').map(|x| x + m.end()).unwrap_or(ft.len());
+                            marking_lines.push((i, ls, le));
+                        }
+                    }
+                    Target::Term { dictionary, term_len } => {
+                        let d = &p.dictionaries[dictionary as usize];
+                        if !p.rules[d.rule].enabled || m.len() != term_len as usize {
+                            continue;
+                        }
+                        if d.whole_word && !word_bounded(ft, m.start(), m.end()) {
+                            continue;
+                        }
+                        if d.case_sensitive && !p.case_sensitive_ok(dictionary, &ft[m.start()..m.end()]) {
+                            continue;
+                        }
+                        dict_hits.push((dictionary, m.start(), m.end()));
+                    }
+                    Target::Detector(i) => detector_on[i as usize] = true,
+                }
+            }
+        }
+        let mut local: Vec<Pending> = Vec::new();
+        self.markings(text, &folded, &marking_lines, seg, location, role);
+        self.dictionary(text, &folded, dict_hits, location, role, &mut local);
+        self.detectors(text, &folded, &detector_on, location, role, &mut local);
+        // line/column for keyword and detector findings
+        local.sort_by_key(|f| f.finding.start);
+        let mut lc = LineCounter::new(text);
+        for f in &mut local {
+            let (l, c) = lc.at(f.finding.start as usize);
+            f.finding.line = l;
+            f.finding.column = c;
+        }
+        self.pending.extend(local);
+    }
+
+    fn markings(&mut self, text: &str, folded: &Folded<'_>, lines: &[(u32, usize, usize)], seg: usize, location: &[String], role: Role) {
+        let p = self.policy;
+        let ft = folded.text();
+        for &(mi, ls, le) in lines {
+            let rule = &p.markings[mi as usize];
+            let meta = &p.rules[rule.rule];
+            if !meta.enabled {
+                continue;
+            }
+            let line_end = if le > ls && ft.as_bytes()[le - 1] == b'\r' { le - 1 } else { le };
+            let line = &ft[ls..line_end];
+            let mut matched = false;
+            for caps in rule.regex.captures_iter(line) {
+                matched = true;
+                let whole = caps.name("mark").unwrap_or_else(|| caps.get(0).expect("group 0"));
+                let (ms, me) = trim_span(line, whole.start(), whole.end());
+                let (level, label) = match caps.name("label") {
+                    Some(l) => match rule.levels.get(&normalise_label(l.as_str())) {
+                        Some((lv, lb)) => (*lv, lb.clone()),
+                        None => {
+                            self.note(mi as usize, location, role, 0, l.as_str(), None, vec!["label not in the rule's levels".into()], "mention");
+                            continue;
+                        }
+                    },
+                    None => match &rule.level {
+                        Some((lv, lb)) => (*lv, lb.clone()),
+                        None => continue,
+                    },
+                };
+                let orig = folded.to_original(ls + ms..ls + me);
+                let group = |n: &str| caps.name(n).map(|g| g.as_str().trim().to_owned()).filter(|s| !s.is_empty());
+                let caveats = group("caveats")
+                    .map(|c| c.split("//").map(|s| s.trim().trim_matches('/').trim().to_owned()).filter(|s| !s.is_empty()).collect())
+                    .unwrap_or_default();
+                let mut cues = Vec::new();
+                if role.is_marking_position() || in_edge_lines(ft, ls, le) {
+                    cues.push(Cue::Position);
+                }
+                if !rule.scaffold.is_empty() && has_scaffold(ft, ls, le, &rule.scaffold, rule.scaffold_window) {
+                    cues.push(Cue::Scaffold);
+                }
+                let (line_no, column) = crate::fold::line_column(text, orig.start);
+                let norm = normalise_label(&line[ms..me]);
+                self.candidates.push(Candidate {
+                    order: self.order,
+                    marking: mi as usize,
+                    seg,
+                    location: location.to_vec(),
+                    role,
+                    start: orig.start,
+                    end: orig.end,
+                    line: line_no,
+                    column,
+                    text: text[orig.clone()].to_owned(),
+                    norm,
+                    level,
+                    label,
+                    period: group("period"),
+                    declassify_on: group("declassify_on"),
+                    condition: group("condition"),
+                    caveats,
+                    cues,
+                });
+                self.order += 1;
+            }
+            if !matched && self.trace.is_some() {
+                let orig = folded.to_original(ls..line_end);
+                let (line_no, _) = crate::fold::line_column(text, orig.start);
+                let shown: String = text[orig].chars().take(80).collect();
+                self.note(
+                    mi as usize,
+                    location,
+                    role,
+                    line_no,
+                    &shown,
+                    None,
+                    vec!["the line does not have the rule's marking shape (a mention in prose)".into()],
+                    "mention",
+                );
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn note(&mut self, mi: usize, location: &[String], role: Role, line: u64, text: &str, level: Option<Level>, against: Vec<String>, verdict: &str) {
+        let p = self.policy;
+        if let Some(t) = &mut self.trace {
+            let rule = &p.markings[mi];
+            t.push(TraceEntry {
+                rule: p.rules[rule.rule].id.clone(),
+                scheme: rule.scheme.clone(),
+                location: location.to_vec(),
+                role,
+                line,
+                text: text.to_owned(),
+                level,
+                cues_for: Vec::new(),
+                cues_against: against,
+                confidence: None,
+                verdict: verdict.to_owned(),
+            });
+        }
+    }
+
+    fn dictionary(&mut self, text: &str, folded: &Folded<'_>, mut hits: Vec<(u32, usize, usize)>, location: &[String], role: Role, out: &mut Vec<Pending>) {
+        if hits.is_empty() {
+            return;
+        }
+        let p = self.policy;
+        // keep the longest: drop hits strictly inside another hit
+        hits.sort_by(|a, b| a.1.cmp(&b.1).then(b.2.cmp(&a.2)));
+        let mut kept: Vec<(u32, usize, usize)> = Vec::with_capacity(hits.len());
+        let mut reach = 0usize;
+        let mut reach_span = (0usize, 0usize);
+        for h in hits {
+            if h.2 <= reach && (h.1, h.2) != reach_span {
+                continue;
+            }
+            if kept.iter().rev().take(4).any(|k| k.0 == h.0 && k.1 == h.1 && k.2 == h.2) {
+                continue;
+            }
+            if h.2 > reach {
+                reach = h.2;
+                reach_span = (h.1, h.2);
+            }
+            kept.push(h);
+        }
+        let ft = folded.text();
+        for (di, fs, fe) in kept {
+            let d = &p.dictionaries[di as usize];
+            let orig = folded.to_original(fs..fe);
+            let finding = self.finding(d.rule, text, orig, location, role, d.confidence, &ft[fs..fe]);
+            out.push(Pending { order: 0, norm: ft[fs..fe].to_lowercase(), finding, rule: d.rule });
+        }
+    }
+
+    fn detectors(&mut self, text: &str, folded: &Folded<'_>, on: &[bool], location: &[String], role: Role, out: &mut Vec<Pending>) {
+        let p = self.policy;
+        let ft = folded.text();
+        for (i, d) in p.detectors.iter().enumerate() {
+            if !on[i] || !p.rules[d.rule].enabled {
+                continue;
+            }
+            for caps in d.regex.captures_iter(ft) {
+                let m = caps.name("value").unwrap_or_else(|| caps.get(0).expect("group 0"));
+                if !word_bounded(ft, m.start(), m.end()) {
+                    continue;
+                }
+                if let Some(v) = d.validator {
+                    if !v.check(m.as_str()) {
+                        continue;
+                    }
+                }
+                let window = context_window(ft, m.start(), m.end(), 48);
+                if d.negative_context.iter().any(|w| window.contains(w.as_str())) {
+                    continue;
+                }
+                let mut conf = d.confidence;
+                if !d.context.is_empty() && d.context.iter().any(|w| window.contains(w.as_str())) {
+                    conf = conf.raised();
+                }
+                let orig = folded.to_original(m.start()..m.end());
+                let finding = self.finding(d.rule, text, orig, location, role, conf, m.as_str());
+                out.push(Pending { order: 0, norm: m.as_str().to_owned(), finding, rule: d.rule });
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finding(&self, rule: usize, text: &str, orig: Range<usize>, location: &[String], role: Role, confidence: Confidence, norm: &str) -> Finding {
+        let p = self.policy;
+        let meta = &p.rules[rule];
+        let excerpt = match p.excerpt {
+            ExcerptSetting::None => None,
+            ExcerptSetting::Masked => Some(mask(&text[orig.clone()], meta.mask, &meta.id)),
+        };
+        Finding {
+            kind: meta.kind,
+            rule: meta.id.clone(),
+            level: None,
+            scheme: None,
+            category: meta.category.clone(),
+            confidence,
+            location: location.to_vec(),
+            role,
+            start: orig.start as u64,
+            end: orig.end as u64,
+            line: 0,
+            column: 0,
+            excerpt,
+            fingerprint: fingerprint(&meta.id, norm, location),
+        }
+    }
+
+    fn finish(mut self, meta: DocMeta) -> Report {
+        let p = self.policy;
+        // repetition: the same marking text more than once in the document
+        let mut repeats: HashMap<(usize, &str), usize> = HashMap::new();
+        for c in &self.candidates {
+            *repeats.entry((c.marking, c.norm.as_str())).or_default() += 1;
+        }
+        let repeated: HashSet<usize> =
+            self.candidates.iter().enumerate().filter(|(_, c)| repeats[&(c.marking, c.norm.as_str())] > 1).map(|(i, _)| i).collect();
+        let mut markings: Vec<(Finding, Marking, usize)> = Vec::new();
+        let candidates = std::mem::take(&mut self.candidates);
+        for (i, mut c) in candidates.into_iter().enumerate() {
+            if repeated.contains(&i) {
+                c.cues.push(Cue::Repetition);
+            }
+            let rule = &p.markings[c.marking];
+            let rmeta = &p.rules[rule.rule];
+            let mut confidence = rule.confidence;
+            let mut against = Vec::new();
+            let verdict;
+            let corroborated = !c.cues.is_empty();
+            if !rule.needs.is_empty() && !rule.needs.iter().any(|n| c.cues.contains(n)) {
+                against.push(format!("needs one of: {}", rule.needs.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")));
+                verdict = "uncorroborated";
+            } else {
+                if corroborated {
+                    confidence = confidence.raised();
+                }
+                let min = rmeta.min_confidence.unwrap_or(p.min_confidence);
+                verdict = if confidence < min {
+                    against.push(format!("confidence {confidence} is below the threshold {min}"));
+                    "below-threshold"
+                } else {
+                    "marking"
+                };
+            }
+            let fingerprint = fingerprint(&rmeta.id, &c.norm, &c.location);
+            let allowed = verdict == "marking" && self.allowed(&meta, &rmeta.id, &c.norm, &c.text, &fingerprint);
+            if let Some(t) = &mut self.trace {
+                t.push(TraceEntry {
+                    rule: rmeta.id.clone(),
+                    scheme: rule.scheme.clone(),
+                    location: c.location.clone(),
+                    role: c.role,
+                    line: c.line,
+                    text: c.text.clone(),
+                    level: Some(c.level),
+                    cues_for: std::iter::once("shape".to_owned()).chain(c.cues.iter().map(|x| x.as_str().to_owned())).collect(),
+                    cues_against: if allowed { vec!["allow-listed".into()] } else { against },
+                    confidence: Some(confidence),
+                    verdict: if allowed { "allowed".into() } else { verdict.into() },
+                });
+            }
+            if verdict != "marking" || allowed {
+                continue;
+            }
+            let finding = Finding {
+                kind: FindingKind::Marking,
+                rule: rmeta.id.clone(),
+                level: Some(c.level),
+                scheme: Some(rule.scheme.clone()),
+                category: None,
+                confidence,
+                location: c.location.clone(),
+                role: c.role,
+                start: c.start as u64,
+                end: c.end as u64,
+                line: c.line,
+                column: c.column,
+                excerpt: Some(c.text.clone()),
+                fingerprint,
+            };
+            let mut warnings = Vec::new();
+            if let Some(w) = period_warning(&rule.scheme, c.level, c.period.as_deref()) {
+                warnings.push(w);
+            }
+            let marking = Marking {
+                scheme: rule.scheme.clone(),
+                label: c.label.clone(),
+                level: c.level,
+                text: c.text.clone(),
+                period: c.period.clone(),
+                declassify_on: c.declassify_on.clone(),
+                condition: c.condition.clone(),
+                caveats: c.caveats.clone(),
+                location: c.location.clone(),
+                role: c.role,
+                confidence,
+                rule: rmeta.id.clone(),
+                warnings,
+            };
+            markings.push((finding, marking, c.seg * 0 + c.order));
+        }
+        // keyword/detector: allow-lists, then min_count
+        let pending = std::mem::take(&mut self.pending);
+        let mut others: Vec<Pending> = Vec::with_capacity(pending.len());
+        for f in pending {
+            let rmeta = &p.rules[f.rule];
+            let min = rmeta.min_confidence.unwrap_or(p.min_confidence);
+            if f.finding.confidence < min {
+                continue;
+            }
+            if self.allowed(&meta, &rmeta.id, &f.norm, &f.norm, &f.finding.fingerprint) {
+                continue;
+            }
+            others.push(f);
+        }
+        let mut per_rule: HashMap<usize, u64> = HashMap::new();
+        for f in &others {
+            *per_rule.entry(f.rule).or_default() += 1;
+        }
+        others.retain(|f| per_rule[&f.rule] >= p.rules[f.rule].min_count);
+        for (i, f) in others.iter_mut().enumerate() {
+            f.order = i;
+        }
+
+        // level, marking, action
+        let level = markings.iter().map(|m| m.1.level).max().unwrap_or(Level::Public);
+        let top = markings.iter().filter(|m| m.1.level == level).min_by_key(|m| m.2).map(|m| m.1.clone());
+        let mut action = p.level_action(level);
+        for f in &others {
+            action = action.max(p.rules[f.rule].action);
+        }
+        for e in &meta.errors {
+            action = action.max(p.on_error_action(e.kind));
+        }
+
+        // members
+        let mut members = Vec::new();
+        for prefix in &meta.members {
+            let inside = |loc: &[String]| loc.len() >= prefix.len() && loc[..prefix.len()] == prefix[..];
+            let mlevel = markings.iter().filter(|m| inside(&m.1.location)).map(|m| m.1.level).max().unwrap_or(Level::Public);
+            let mtop = markings.iter().filter(|m| inside(&m.1.location) && m.1.level == mlevel).min_by_key(|m| m.2).map(|m| m.1.clone());
+            let mut maction = p.level_action(mlevel);
+            for f in others.iter().filter(|f| inside(&f.finding.location)) {
+                maction = maction.max(p.rules[f.rule].action);
+            }
+            for e in meta.errors.iter().filter(|e| inside(&e.location)) {
+                maction = maction.max(p.on_error_action(e.kind));
+            }
+            members.push(MemberSummary { location: prefix.clone(), level: mlevel, action: maction, marking: mtop });
+        }
+
+        // findings in document order: by segment order of appearance then offset
+        let mut all: Vec<(usize, u64, Finding)> = Vec::with_capacity(markings.len() + others.len());
+        let seg_order = |loc: &[String]| loc.to_vec();
+        let _ = seg_order;
+        for (f, _, order) in markings {
+            all.push((0, order as u64, f));
+        }
+        for f in others {
+            all.push((1, f.order as u64, f.finding));
+        }
+        all.sort_by(|a, b| a.2.location.cmp(&b.2.location).then(a.2.start.cmp(&b.2.start)).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
+        let mut counts = std::collections::BTreeMap::new();
+        for (_, _, f) in &all {
+            *counts.entry(f.rule.clone()).or_insert(0u64) += 1;
+        }
+        let total = all.len() as u64;
+        let truncated = (total > p.max_findings).then_some(Truncated { findings: total });
+        let findings: Vec<Finding> = all.into_iter().take(p.max_findings as usize).map(|x| x.2).collect();
+        Report {
+            schema: REPORT_SCHEMA_ID.to_owned(),
+            path: meta.path,
+            path_bytes: meta.path_bytes.map(|b| base64_encode(&b)),
+            bytes: meta.bytes,
+            level,
+            action,
+            complete: meta.errors.is_empty(),
+            marking: top,
+            findings,
+            members,
+            errors: meta.errors,
+            truncated,
+            policy: p.digest.clone(),
+            counts,
+            encoding: meta.encoding,
+            file: None,
+        }
+    }
+
+    fn allowed(&self, meta: &DocMeta, rule: &str, norm: &str, text: &str, fingerprint: &str) -> bool {
+        let a = &self.policy.allow;
+        if a.fingerprints.contains(fingerprint) || a.terms.contains(&norm.to_lowercase()) {
+            return true;
+        }
+        let rule_ok = |r: &Option<String>| r.as_deref().is_none_or(|r| r == rule);
+        if a.regexes.iter().any(|(re, r)| rule_ok(r) && re.is_match(text)) {
+            return true;
+        }
+        if let Some(path) = &meta.path {
+            if a.paths.iter().any(|(g, r)| rule_ok(r) && g.is_match(path)) {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+impl Policy {
+    fn case_sensitive_ok(&self, _dictionary: u32, _matched: &str) -> bool {
+        // Case-sensitive dictionaries compare against their folded terms exactly.
+        let d = &self.dictionaries[_dictionary as usize];
+        d.exact_terms.contains(_matched)
+    }
+}
+
+/// `true` when neither edge of `s..e` continues an ASCII word (for Latin terms and numbers).
+fn word_bounded(t: &str, s: usize, e: usize) -> bool {
+    let b = t.as_bytes();
+    let left_ok = s == 0 || !(b[s].is_ascii_alphanumeric() && b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'_' && b[s].is_ascii_alphanumeric());
+    let right_ok = e >= b.len() || !(b[e - 1].is_ascii_alphanumeric() && (b[e].is_ascii_alphanumeric() || b[e] == b'_'));
+    left_ok && right_ok
+}
+
+fn trim_span(line: &str, s: usize, e: usize) -> (usize, usize) {
+    let sub = &line[s..e];
+    let lead = sub.len() - sub.trim_start().len();
+    let trail = sub.len() - sub.trim_end().len();
+    if lead + trail >= sub.len() { (s, e) } else { (s + lead, e - trail) }
+}
+
+/// Lower-cased text around a match, on char boundaries.
+fn context_window(t: &str, s: usize, e: usize, w: usize) -> String {
+    let mut a = s.saturating_sub(w);
+    while !t.is_char_boundary(a) {
+        a -= 1;
+    }
+    let mut b = (e + w).min(t.len());
+    while !t.is_char_boundary(b) {
+        b += 1;
+    }
+    format!("{} {}", &t[a..s], &t[e..b]).to_lowercase()
+}
+
+fn is_blank(line: &str) -> bool {
+    line.trim().is_empty()
+}
+
+/// Whether the line `ls..le` is among the first or last three non-empty lines of its block
+/// (a segment, or a form-feed-delimited page).
+fn in_edge_lines(t: &str, ls: usize, le: usize) -> bool {
+    const EDGE: usize = 3;
+    const MAX_WALK: usize = 256;
+    // backwards
+    let mut nonempty = 0;
+    let mut pos = ls;
+    let mut walked = 0;
+    let mut at_top = true;
+    while pos > 0 {
+        let prev_end = pos - 1; // the '\n' before this line
+        let prev_start = t[..prev_end].rfind(['\n', '\u{c}']).map(|x| x + 1).unwrap_or(0);
+        if t.as_bytes().get(prev_end) == Some(&0x0c) {
+            break;
+        }
+        if !is_blank(&t[prev_start..prev_end]) {
+            nonempty += 1;
+        }
+        if nonempty >= EDGE || walked > MAX_WALK {
+            at_top = false;
+            break;
+        }
+        walked += 1;
+        pos = prev_start;
+        if prev_start > 0 && t.as_bytes()[prev_start - 1] == 0x0c {
+            break;
+        }
+    }
+    if at_top {
+        return true;
+    }
+    // forwards
+    let mut nonempty = 0;
+    let mut pos = le;
+    let mut walked = 0;
+    while pos < t.len() {
+        if t.as_bytes()[pos] == 0x0c {
+            return true;
+        }
+        let next_start = pos + 1;
+        let next_end = t[next_start..].find(['\n', '\u{c}']).map(|x| x + next_start).unwrap_or(t.len());
+        if !is_blank(&t[next_start..next_end]) {
+            nonempty += 1;
+        }
+        if nonempty >= EDGE || walked > MAX_WALK {
+            return false;
+        }
+        walked += 1;
+        pos = next_end;
+    }
+    true
+}
+
+/// Whether a scaffold regex matches a line within `window` lines of `ls..le`.
+fn has_scaffold(t: &str, ls: usize, le: usize, scaffold: &[regex::Regex], window: usize) -> bool {
+    let check = |line: &str| {
+        let line = line.trim_end_matches('\r');
+        scaffold.iter().any(|r| r.is_match(line))
+    };
+    let mut pos = ls;
+    for _ in 0..window {
+        if pos == 0 {
+            break;
+        }
+        let prev_end = pos - 1;
+        let prev_start = t[..prev_end].rfind('\n').map(|x| x + 1).unwrap_or(0);
+        if check(&t[prev_start..prev_end]) {
+            return true;
+        }
+        pos = prev_start;
+    }
+    let mut pos = le;
+    for _ in 0..window {
+        if pos >= t.len() {
+            break;
+        }
+        let next_start = pos + 1;
+        let next_end = t[next_start..].find('\n').map(|x| x + next_start).unwrap_or(t.len());
+        if check(&t[next_start..next_end]) {
+            return true;
+        }
+        pos = next_end;
+    }
+    false
+}
+
+/// Stable fingerprint: hash of (rule, normalised matched text, location), 16 hex digits.
+pub fn fingerprint(rule: &str, norm: &str, location: &[String]) -> String {
+    let mut h = Sha256::new();
+    h.update(rule.as_bytes());
+    h.update([0]);
+    h.update(norm.as_bytes());
+    h.update([0]);
+    h.update(location.join("!/").as_bytes());
+    let d = h.finalize();
+    d.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// PRC legal maximum periods: 绝密 30 years, 机密 20, 秘密 10.
+fn period_warning(scheme: &str, level: Level, period: Option<&str>) -> Option<String> {
+    if scheme != "cn" {
+        return None;
+    }
+    let p = period?;
+    let years: u32 = p.strip_suffix('年')?.trim().parse().ok()?;
+    let max = match level {
+        Level::TopSecret => 30,
+        Level::Secret => 20,
+        Level::Confidential => 10,
+        _ => return None,
+    };
+    (years > max).then(|| format!("period {years} years exceeds the legal maximum of {max} years for this level"))
+}
+
+/// Incremental line/column over increasing offsets.
+struct LineCounter<'a> {
+    text: &'a str,
+    pos: usize,
+    line: u64,
+    line_start: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        LineCounter { text, pos: 0, line: 1, line_start: 0 }
+    }
+
+    fn at(&mut self, off: usize) -> (u64, u64) {
+        if off < self.pos {
+            return crate::fold::line_column(self.text, off);
+        }
+        let seg = &self.text.as_bytes()[self.pos..off];
+        for nl in memchr::memchr_iter(b'\n', seg) {
+            self.line += 1;
+            self.line_start = self.pos + nl + 1;
+        }
+        self.pos = off;
+        (self.line, self.text[self.line_start..off].chars().count() as u64 + 1)
+    }
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
+    for chunk in b.chunks(3) {
+        let n = (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        assert_eq!(base64_encode(b""), "");
+        assert_eq!(base64_encode(b"f"), "Zg==");
+        assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64_encode(&[0xff, 0xfe]), "//4=");
+    }
+
+    #[test]
+    fn word_bounds() {
+        assert!(word_bounded("a SECRET b", 2, 8));
+        assert!(!word_bounded("xSECRET", 1, 7));
+        assert!(!word_bounded("client_secret", 7, 13));
+        assert!(word_bounded("机密SECRET机密", 6, 12));
+    }
+
+    #[test]
+    fn edge_lines() {
+        let t = "a\nb\nc\nd\ne\nf\ng\nh";
+        let pos = |s: &str| t.find(s).unwrap();
+        assert!(in_edge_lines(t, pos("a"), pos("a") + 1));
+        assert!(in_edge_lines(t, pos("c"), pos("c") + 1));
+        assert!(!in_edge_lines(t, pos("d"), pos("d") + 1));
+        assert!(in_edge_lines(t, pos("h"), pos("h") + 1));
+        assert!(in_edge_lines(t, pos("f"), pos("f") + 1));
+        assert!(!in_edge_lines(t, pos("e"), pos("e") + 1));
+    }
+}
+
+#[cfg(test)]
+mod pack_examples {
+    use super::*;
+
+    /// Every rule in `patterns/` carries examples; every example behaves as declared.
+    #[test]
+    fn every_builtin_rule_example_behaves() {
+        let scanner = Scanner::default();
+        let mut missing = Vec::new();
+        for ex in scanner.policy().examples() {
+            if ex.must_match.is_empty() || ex.must_not_match.is_empty() {
+                missing.push(ex.rule.clone());
+            }
+        }
+        assert!(missing.is_empty(), "rules without must-match and must-not-match examples: {missing:?}");
+        let failures = scanner.check_examples();
+        let shown: Vec<String> = failures
+            .iter()
+            .map(|f| format!("{} {} {:?}", f.rule, if f.expected_match { "MISSED" } else { "FIRED ON" }, f.example))
+            .collect();
+        assert!(failures.is_empty(), "{} example failures:\n{}", failures.len(), shown.join("\n"));
+    }
+}
