@@ -9,7 +9,7 @@ use std::io::Cursor;
 use zip::ZipReadOptions;
 use zip::read::OwnedZipFileEntry;
 use zip::result::ZipError;
-use zip::unstable::ZipIterable;
+use zip::unstable::read::ZipIterable;
 
 /// Size of a local file header without its name and extra field.
 const LOCAL_HEADER: u64 = 30;

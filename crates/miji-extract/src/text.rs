@@ -198,8 +198,8 @@ fn weight(encoding: &'static Encoding, c: char, encoded: &[u8]) -> f64 {
             (0x82..=0x83, _) => 1.0,
             (0x88..=0x98, _) => 0.7,
             (0x81, _) => 0.6,
-            (0x99..=0xEA, _) => 0.2,
             (0xA1..=0xDF, 0) => 0.1,
+            (0x99..=0xEA, _) => 0.2,
             _ => 0.0,
         }
     } else if encoding == EUC_KR {

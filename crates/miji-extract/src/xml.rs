@@ -4,6 +4,7 @@
 use crate::ctx::Ctx;
 use miji::ErrorKind;
 use quick_xml::events::{BytesStart, Event};
+use quick_xml::XmlVersion;
 use quick_xml::reader::Reader;
 use std::borrow::Cow;
 
@@ -64,7 +65,7 @@ pub(crate) fn walk(ctx: &mut Ctx<'_>, location: &[String], bytes: &[u8], sink: &
                     ctx.error(ErrorKind::LimitDepth, location, format!("XML nested deeper than {max_depth} elements"));
                     return false;
                 }
-                let name = element.local_name().as_ref().to_vec();
+                let name = element.local_name().as_ref().as_bytes().to_vec();
                 sink.start(&name, &element, &stack);
                 stack.push(name);
             }
@@ -73,7 +74,7 @@ pub(crate) fn walk(ctx: &mut Ctx<'_>, location: &[String], bytes: &[u8], sink: &
                     ctx.error(ErrorKind::LimitDepth, location, format!("XML nested deeper than {max_depth} elements"));
                     return false;
                 }
-                let name = element.local_name().as_ref().to_vec();
+                let name = element.local_name().as_ref().as_bytes().to_vec();
                 sink.start(&name, &element, &stack);
                 sink.end(&name, &stack);
             }
@@ -110,39 +111,7 @@ pub(crate) fn walk(ctx: &mut Ctx<'_>, location: &[String], bytes: &[u8], sink: &
 
 /// The value of attribute `name` (local name) of `element`, unescaped.
 pub(crate) fn attr(element: &BytesStart<'_>, name: &[u8]) -> Option<String> {
-    element.attributes().flatten().find(|a| a.key.local_name().as_ref() == name).map(|a| {
-        a.unescape_value().map(|v| v.into_owned()).unwrap_or_else(|_| String::from_utf8_lossy(&a.value).into_owned())
+    element.attributes().flatten().find(|a| a.key.local_name().as_ref().as_bytes() == name).map(|a| {
+        a.normalized_value(XmlVersion::Implicit1_0).map(|v| v.into_owned()).unwrap_or_else(|_| a.value.to_string())
     })
-}
-
-/// Collects all character data of a part, with a newline after each element named in
-/// `breaks` and a tab for `tab` elements: for parts that are one text (comments, notes).
-#[derive(Debug, Default)]
-pub(crate) struct PlainText {
-    pub(crate) text: String,
-    breaks: &'static [&'static [u8]],
-}
-
-impl PlainText {
-    pub(crate) fn new(breaks: &'static [&'static [u8]]) -> PlainText {
-        PlainText { text: String::new(), breaks }
-    }
-}
-
-impl Sink for PlainText {
-    fn start(&mut self, name: &[u8], _: &BytesStart<'_>, _: &[Vec<u8>]) {
-        match name {
-            b"tab" => self.text.push('\t'),
-            b"br" | b"cr" => self.text.push('\n'),
-            _ => {}
-        }
-    }
-    fn end(&mut self, name: &[u8], _: &[Vec<u8>]) {
-        if self.breaks.contains(&name) && !self.text.ends_with('\n') && !self.text.is_empty() {
-            self.text.push('\n');
-        }
-    }
-    fn text(&mut self, text: &str, _: &[Vec<u8>]) {
-        self.text.push_str(text);
-    }
 }
