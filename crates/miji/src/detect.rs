@@ -22,7 +22,15 @@ pub enum Validator {
 
 impl Validator {
     /// Names accepted in policies.
-    pub const NAMES: &'static [&'static str] = &["gb11643", "card", "us-ssn", "iban", "cn-mobile", "not-placeholder", "jwt"];
+    pub const NAMES: &'static [&'static str] = &[
+        "gb11643",
+        "card",
+        "us-ssn",
+        "iban",
+        "cn-mobile",
+        "not-placeholder",
+        "jwt",
+    ];
 
     /// Parses a policy name.
     pub fn parse(name: &str) -> Option<Validator> {
@@ -62,8 +70,10 @@ pub fn gb11643(id: &str) -> bool {
     if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) {
         return false;
     }
-    const PROVINCES: &[u32] =
-        &[11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82];
+    const PROVINCES: &[u32] = &[
+        11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51,
+        52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82,
+    ];
     let d = digits(&id[..17]);
     if !PROVINCES.contains(&(d[0] * 10 + d[1])) {
         return false;
@@ -118,7 +128,8 @@ pub fn luhn(s: &str) -> bool {
 /// UnionPay, Discover, JCB, Diners).
 pub fn card(s: &str) -> bool {
     let d: String = s.chars().filter(char::is_ascii_digit).collect();
-    if !(13..=19).contains(&d.len()) || !luhn(&d) || d.chars().all(|c| c == d.as_bytes()[0] as char) {
+    if !(13..=19).contains(&d.len()) || !luhn(&d) || d.chars().all(|c| c == d.as_bytes()[0] as char)
+    {
         return false;
     }
     let p = |n: usize| d[..n].parse::<u32>().unwrap_or(0);
@@ -127,7 +138,8 @@ pub fn card(s: &str) -> bool {
         || ((51..=55).contains(&p(2)) || (2221..=2720).contains(&p(4))) && len == 16
         || matches!(p(2), 34 | 37) && len == 15
         || d.starts_with("62") && (16..=19).contains(&len)
-        || (d.starts_with("6011") || d.starts_with("65") || (644..=649).contains(&p(3))) && (16..=19).contains(&len)
+        || (d.starts_with("6011") || d.starts_with("65") || (644..=649).contains(&p(3)))
+            && (16..=19).contains(&len)
         || (3528..=3589).contains(&p(4)) && (16..=19).contains(&len)
         || (matches!(p(2), 36 | 38) || (300..=305).contains(&p(3))) && (14..=19).contains(&len)
 }
@@ -141,27 +153,104 @@ pub fn us_ssn(s: &str) -> bool {
     let area = d[0] * 100 + d[1] * 10 + d[2];
     let group = d[3] * 10 + d[4];
     let serial = d[5] * 1000 + d[6] * 100 + d[7] * 10 + d[8];
-    let plain: String = d.iter().map(|x| char::from_digit(*x, 10).unwrap_or('0')).collect();
-    area != 0 && area != 666 && area < 900 && group != 0 && serial != 0 && !matches!(plain.as_str(), "078051120" | "219099999" | "123456789")
+    let plain: String = d
+        .iter()
+        .map(|x| char::from_digit(*x, 10).unwrap_or('0'))
+        .collect();
+    area != 0
+        && area != 666
+        && area < 900
+        && group != 0
+        && serial != 0
+        && !matches!(plain.as_str(), "078051120" | "219099999" | "123456789")
 }
 
 const IBAN_LENGTHS: &[(&str, usize)] = &[
-    ("AD", 24), ("AE", 23), ("AL", 28), ("AT", 20), ("AZ", 28), ("BA", 20), ("BE", 16), ("BG", 22), ("BH", 22), ("BR", 29),
-    ("CH", 21), ("CR", 22), ("CY", 28), ("CZ", 24), ("DE", 22), ("DK", 18), ("DO", 28), ("EE", 20), ("EG", 29), ("ES", 24),
-    ("FI", 18), ("FO", 18), ("FR", 27), ("GB", 22), ("GE", 22), ("GI", 23), ("GL", 18), ("GR", 27), ("GT", 28), ("HR", 21),
-    ("HU", 28), ("IE", 22), ("IL", 23), ("IQ", 23), ("IS", 26), ("IT", 27), ("JO", 30), ("KW", 30), ("KZ", 20), ("LB", 28),
-    ("LI", 21), ("LT", 20), ("LU", 20), ("LV", 21), ("MC", 27), ("MD", 24), ("ME", 22), ("MK", 19), ("MR", 27), ("MT", 31),
-    ("MU", 30), ("NL", 18), ("NO", 15), ("PK", 24), ("PL", 28), ("PS", 29), ("PT", 25), ("QA", 29), ("RO", 24), ("RS", 22),
-    ("SA", 24), ("SE", 24), ("SI", 19), ("SK", 24), ("SM", 27), ("TN", 24), ("TR", 26), ("UA", 29), ("VG", 24), ("XK", 20),
+    ("AD", 24),
+    ("AE", 23),
+    ("AL", 28),
+    ("AT", 20),
+    ("AZ", 28),
+    ("BA", 20),
+    ("BE", 16),
+    ("BG", 22),
+    ("BH", 22),
+    ("BR", 29),
+    ("CH", 21),
+    ("CR", 22),
+    ("CY", 28),
+    ("CZ", 24),
+    ("DE", 22),
+    ("DK", 18),
+    ("DO", 28),
+    ("EE", 20),
+    ("EG", 29),
+    ("ES", 24),
+    ("FI", 18),
+    ("FO", 18),
+    ("FR", 27),
+    ("GB", 22),
+    ("GE", 22),
+    ("GI", 23),
+    ("GL", 18),
+    ("GR", 27),
+    ("GT", 28),
+    ("HR", 21),
+    ("HU", 28),
+    ("IE", 22),
+    ("IL", 23),
+    ("IQ", 23),
+    ("IS", 26),
+    ("IT", 27),
+    ("JO", 30),
+    ("KW", 30),
+    ("KZ", 20),
+    ("LB", 28),
+    ("LI", 21),
+    ("LT", 20),
+    ("LU", 20),
+    ("LV", 21),
+    ("MC", 27),
+    ("MD", 24),
+    ("ME", 22),
+    ("MK", 19),
+    ("MR", 27),
+    ("MT", 31),
+    ("MU", 30),
+    ("NL", 18),
+    ("NO", 15),
+    ("PK", 24),
+    ("PL", 28),
+    ("PS", 29),
+    ("PT", 25),
+    ("QA", 29),
+    ("RO", 24),
+    ("RS", 22),
+    ("SA", 24),
+    ("SE", 24),
+    ("SI", 19),
+    ("SK", 24),
+    ("SM", 27),
+    ("TN", 24),
+    ("TR", 26),
+    ("UA", 29),
+    ("VG", 24),
+    ("XK", 20),
 ];
 
 /// IBAN: country length and ISO 7064 mod 97-10.
 pub fn iban(s: &str) -> bool {
-    let c: String = s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+    let c: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
     if c.len() < 15 || !c.is_ascii() {
         return false;
     }
-    let Some(&(_, len)) = IBAN_LENGTHS.iter().find(|(cc, _)| c.starts_with(cc)) else { return false };
+    let Some(&(_, len)) = IBAN_LENGTHS.iter().find(|(cc, _)| c.starts_with(cc)) else {
+        return false;
+    };
     if c.len() != len || !c[2..4].bytes().all(|b| b.is_ascii_digit()) {
         return false;
     }
@@ -173,7 +262,11 @@ pub fn iban(s: &str) -> bool {
             'A'..='Z' => ch as u32 - 'A' as u32 + 10,
             _ => return false,
         };
-        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
     }
     rem == 1
 }
@@ -181,16 +274,31 @@ pub fn iban(s: &str) -> bool {
 /// PRC mobile prefixes: 13x–19x with the second digit in use.
 pub fn cn_mobile(s: &str) -> bool {
     let d = digits(s);
-    let d = if d.len() == 13 && d[0] == 8 && d[1] == 6 { &d[2..] } else { &d[..] };
+    let d = if d.len() == 13 && d[0] == 8 && d[1] == 6 {
+        &d[2..]
+    } else {
+        &d[..]
+    };
     d.len() == 11 && d[0] == 1 && (3..=9).contains(&d[1]) && !(d[1] == 4 && d[2] == 0)
 }
 
 /// Rejects documentation placeholders: `AKIAIOSFODNN7EXAMPLE`, `xxxx`, `your_token_here`, `0000…`.
 pub fn not_placeholder(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
-    if ["example", "xxxx", "your", "sample", "dummy", "placeholder", "changeme", "0000000000", "1234567890", "abcdefgh"]
-        .iter()
-        .any(|p| lower.contains(p))
+    if [
+        "example",
+        "xxxx",
+        "your",
+        "sample",
+        "dummy",
+        "placeholder",
+        "changeme",
+        "0000000000",
+        "1234567890",
+        "abcdefgh",
+    ]
+    .iter()
+    .any(|p| lower.contains(p))
     {
         return false;
     }
@@ -202,8 +310,11 @@ pub fn not_placeholder(s: &str) -> bool {
 /// A JWT whose header decodes to JSON with an `alg`.
 pub fn jwt(s: &str) -> bool {
     let mut parts = s.split('.');
-    let (Some(h), Some(p), Some(_sig)) = (parts.next(), parts.next(), parts.next()) else { return false };
-    decode_b64url(h).is_some_and(|d| d.contains("\"alg\"")) && decode_b64url(p).is_some_and(|d| d.trim_start().starts_with('{'))
+    let (Some(h), Some(p), Some(_sig)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    decode_b64url(h).is_some_and(|d| d.contains("\"alg\""))
+        && decode_b64url(p).is_some_and(|d| d.trim_start().starts_with('{'))
 }
 
 fn decode_b64url(s: &str) -> Option<String> {
@@ -249,7 +360,12 @@ mod tests {
         assert!(card("6222020200112233441") || !luhn("6222020200112233441"));
         assert!(!card("4111 1111 1111 1112"));
         assert!(us_ssn("536-22-1234"));
-        assert!(!us_ssn("666-22-1234") && !us_ssn("912-22-1234") && !us_ssn("536-00-1234") && !us_ssn("078-05-1120"));
+        assert!(
+            !us_ssn("666-22-1234")
+                && !us_ssn("912-22-1234")
+                && !us_ssn("536-00-1234")
+                && !us_ssn("078-05-1120")
+        );
         assert!(iban("GB82 WEST 1234 5698 7654 32"));
         assert!(iban("DE89370400440532013000"));
         assert!(!iban("DE89370400440532013001"));
@@ -260,7 +376,9 @@ mod tests {
     fn tokens() {
         assert!(!not_placeholder("AKIAIOSFODNN7EXAMPLE"));
         assert!(not_placeholder("AKIA2E0A8F3B244C9986"));
-        assert!(jwt("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"));
+        assert!(jwt(
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+        ));
         assert!(!jwt("abc.def.ghi"));
         assert!(cn_mobile("13812345678") && !cn_mobile("12812345678"));
     }

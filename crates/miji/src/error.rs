@@ -18,7 +18,9 @@ enum ErrorKindInner {
 impl Error {
     pub(crate) fn policy(diagnostics: Vec<Diagnostic>) -> Error {
         debug_assert!(!diagnostics.is_empty());
-        Error { kind: ErrorKindInner::Policy(diagnostics) }
+        Error {
+            kind: ErrorKindInner::Policy(diagnostics),
+        }
     }
 
     /// Every diagnostic, in source order; the first is the headline.

@@ -86,7 +86,11 @@ impl OffsetMap {
     /// Removed characters (zero-width) at the edges are left outside the range.
     pub fn to_original(&self, folded: Range<usize>) -> Range<usize> {
         let start = self.start(folded.start);
-        let end = if folded.end <= folded.start { start } else { self.end(folded.end).max(start) };
+        let end = if folded.end <= folded.start {
+            start
+        } else {
+            self.end(folded.end).max(start)
+        };
         start..end
     }
 
@@ -144,7 +148,12 @@ pub fn fold(text: &str) -> Folded<'_> {
             o.push_str(&text[run_start..i]);
             let folded_start = o.len();
             o.push_str($repl);
-            edits.push(Edit { folded_start, folded_len: o.len() - folded_start, orig_start: i, orig_len: $orig_len });
+            edits.push(Edit {
+                folded_start,
+                folded_len: o.len() - folded_start,
+                orig_start: i,
+                orig_len: $orig_len,
+            });
             i += $orig_len;
             run_start = i;
         }};
@@ -153,7 +162,10 @@ pub fn fold(text: &str) -> Folded<'_> {
     while i < bytes.len() {
         let b = bytes[i];
         if b < 0x80 {
-            if b.is_ascii_uppercase() && bytes.get(i + 1) == Some(&b' ') && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric()) {
+            if b.is_ascii_uppercase()
+                && bytes.get(i + 1) == Some(&b' ')
+                && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
+            {
                 if let Some(plan) = spaced_banner(bytes, i) {
                     // Emit letters; drop (or keep one of) the spaces between them.
                     let end = plan.end;
@@ -214,10 +226,16 @@ pub fn fold(text: &str) -> Folded<'_> {
     }
 
     match out {
-        None => Folded { text: Cow::Borrowed(text), map: OffsetMap::default() },
+        None => Folded {
+            text: Cow::Borrowed(text),
+            map: OffsetMap::default(),
+        },
         Some(mut o) => {
             o.push_str(&text[run_start..]);
-            Folded { text: Cow::Owned(o), map: OffsetMap { edits } }
+            Folded {
+                text: Cow::Owned(o),
+                map: OffsetMap { edits },
+            }
         }
     }
 }
@@ -236,13 +254,20 @@ fn cjk_level_gap(text: &str, at: usize) -> Option<usize> {
             gap += 1;
             continue;
         }
-        return if c == '密' && gap > 0 { Some(gap) } else { None };
+        return if c == '密' && gap > 0 {
+            Some(gap)
+        } else {
+            None
+        };
     }
     None
 }
 
 fn is_space_char(c: char) -> bool {
-    matches!(c, ' ' | '\u{3000}' | '\u{00A0}' | '\u{2002}' | '\u{2003}' | '\u{2009}')
+    matches!(
+        c,
+        ' ' | '\u{3000}' | '\u{00A0}' | '\u{2002}' | '\u{2003}' | '\u{2009}'
+    )
 }
 
 struct SpacedPlan {
@@ -251,7 +276,14 @@ struct SpacedPlan {
 }
 
 /// Words that letter-spaced banners spell (State Department cables: `C O N F I D E N T I A L`).
-const SPACED_WORDS: &[&str] = &["SECRET", "CONFIDENTIAL", "TOPSECRET", "UNCLASSIFIED", "UNCLAS", "RESTRICTED"];
+const SPACED_WORDS: &[&str] = &[
+    "SECRET",
+    "CONFIDENTIAL",
+    "TOPSECRET",
+    "UNCLASSIFIED",
+    "UNCLAS",
+    "RESTRICTED",
+];
 
 /// Recognises `S E C R E T` (letters separated by one or two spaces) starting at `start`.
 fn spaced_banner(bytes: &[u8], start: usize) -> Option<SpacedPlan> {
@@ -286,8 +318,15 @@ fn spaced_banner(bytes: &[u8], start: usize) -> Option<SpacedPlan> {
     if !SPACED_WORDS.contains(&word) {
         return None;
     }
-    let keep_space_at = if word == "TOPSECRET" { Some(gaps[2]) } else { None };
-    Some(SpacedPlan { end: i + 1, keep_space_at })
+    let keep_space_at = if word == "TOPSECRET" {
+        Some(gaps[2])
+    } else {
+        None
+    };
+    Some(SpacedPlan {
+        end: i + 1,
+        keep_space_at,
+    })
 }
 
 /// The per-character table.
@@ -316,9 +355,13 @@ fn fold_char(c: char) -> CharFold {
         },
         // compatibility forms: Roman numerals, letterlike symbols, enclosed and squared forms,
         // ligatures, small and vertical forms, half-width katakana, CJK compatibility ideographs
-        0x2100..=0x218F | 0x2460..=0x24FF | 0x3200..=0x33FF | 0xF900..=0xFAFF | 0xFB00..=0xFB06 | 0xFE10..=0xFE6F | 0xFF5F..=0xFFEF => {
-            nfkc_char(c)
-        }
+        0x2100..=0x218F
+        | 0x2460..=0x24FF
+        | 0x3200..=0x33FF
+        | 0xF900..=0xFAFF
+        | 0xFB00..=0xFB06
+        | 0xFE10..=0xFE6F
+        | 0xFF5F..=0xFFEF => nfkc_char(c),
         _ => CharFold::Keep,
     }
 }
@@ -328,7 +371,9 @@ fn nfkc_char(c: char) -> CharFold {
     s.extend(std::iter::once(c).nfkc());
     // run our own table over NFKC's output too (full-width digits inside ㉑ and the like)
     let s = if s.chars().any(|c| !matches!(fold_char_simple(c), None)) {
-        s.chars().map(|c| fold_char_simple(c).unwrap_or(c)).collect()
+        s.chars()
+            .map(|c| fold_char_simple(c).unwrap_or(c))
+            .collect()
     } else {
         s
     };
@@ -358,20 +403,100 @@ fn fold_char_no_compat(c: char) -> CharFold {
 
 /// Traditional → simplified for the marking and scheme vocabulary (not a general converter).
 const TRAD_SIMP: &[(char, char)] = &[
-    ('個', '个'), ('傳', '传'), ('僅', '仅'), ('備', '备'), ('內', '内'), ('冊', '册'), ('劃', '划'),
-    ('區', '区'), ('參', '参'), ('員', '员'), ('國', '国'), ('執', '执'), ('報', '报'), ('場', '场'),
-    ('壓', '压'), ('對', '对'), ('專', '专'), ('屬', '属'), ('嚴', '严'), ('啟', '启'), ('彈', '弹'),
-    ('後', '后'), ('應', '应'), ('戰', '战'), ('擴', '扩'), ('據', '据'), ('敵', '敌'), ('時', '时'),
-    ('書', '书'), ('會', '会'), ('條', '条'), ('業', '业'), ('極', '极'), ('標', '标'), ('權', '权'),
-    ('機', '机'), ('檔', '档'), ('測', '测'), ('準', '准'), ('無', '无'), ('產', '产'), ('畢', '毕'),
-    ('畫', '画'), ('發', '发'), ('級', '级'), ('約', '约'), ('紀', '纪'), ('絕', '绝'),
-    ('統', '统'), ('經', '经'), ('網', '网'), ('總', '总'), ('聯', '联'), ('處', '处'), ('號', '号'),
-    ('衛', '卫'), ('製', '制'), ('計', '计'), ('記', '记'), ('許', '许'), ('註', '注'), ('試', '试'),
-    ('議', '议'), ('護', '护'), ('識', '识'), ('資', '资'), ('軍', '军'), ('載', '载'), ('轉', '转'),
-    ('達', '达'), ('違', '违'), ('導', '导'), ('錄', '录'), ('長', '长'), ('門', '门'), ('開', '开'),
-    ('閉', '闭'), ('間', '间'), ('閱', '阅'), ('關', '关'), ('隊', '队'), ('電', '电'), ('項', '项'),
-    ('頁', '页'), ('題', '题'), ('類', '类'), ('驗', '验'), ('結', '结'), ('為', '为'), ('與', '与'),
-    ('務', '务'), ('復', '复'), ('華', '华'), ('請', '请'),
+    ('個', '个'),
+    ('傳', '传'),
+    ('僅', '仅'),
+    ('備', '备'),
+    ('內', '内'),
+    ('冊', '册'),
+    ('劃', '划'),
+    ('區', '区'),
+    ('參', '参'),
+    ('員', '员'),
+    ('國', '国'),
+    ('執', '执'),
+    ('報', '报'),
+    ('場', '场'),
+    ('壓', '压'),
+    ('對', '对'),
+    ('專', '专'),
+    ('屬', '属'),
+    ('嚴', '严'),
+    ('啟', '启'),
+    ('彈', '弹'),
+    ('後', '后'),
+    ('應', '应'),
+    ('戰', '战'),
+    ('擴', '扩'),
+    ('據', '据'),
+    ('敵', '敌'),
+    ('時', '时'),
+    ('書', '书'),
+    ('會', '会'),
+    ('條', '条'),
+    ('業', '业'),
+    ('極', '极'),
+    ('標', '标'),
+    ('權', '权'),
+    ('機', '机'),
+    ('檔', '档'),
+    ('測', '测'),
+    ('準', '准'),
+    ('無', '无'),
+    ('產', '产'),
+    ('畢', '毕'),
+    ('畫', '画'),
+    ('發', '发'),
+    ('級', '级'),
+    ('約', '约'),
+    ('紀', '纪'),
+    ('絕', '绝'),
+    ('統', '统'),
+    ('經', '经'),
+    ('網', '网'),
+    ('總', '总'),
+    ('聯', '联'),
+    ('處', '处'),
+    ('號', '号'),
+    ('衛', '卫'),
+    ('製', '制'),
+    ('計', '计'),
+    ('記', '记'),
+    ('許', '许'),
+    ('註', '注'),
+    ('試', '试'),
+    ('議', '议'),
+    ('護', '护'),
+    ('識', '识'),
+    ('資', '资'),
+    ('軍', '军'),
+    ('載', '载'),
+    ('轉', '转'),
+    ('達', '达'),
+    ('違', '违'),
+    ('導', '导'),
+    ('錄', '录'),
+    ('長', '长'),
+    ('門', '门'),
+    ('開', '开'),
+    ('閉', '闭'),
+    ('間', '间'),
+    ('閱', '阅'),
+    ('關', '关'),
+    ('隊', '队'),
+    ('電', '电'),
+    ('項', '项'),
+    ('頁', '页'),
+    ('題', '题'),
+    ('類', '类'),
+    ('驗', '验'),
+    ('結', '结'),
+    ('為', '为'),
+    ('與', '与'),
+    ('務', '务'),
+    ('復', '复'),
+    ('華', '华'),
+    ('請', '请'),
 ];
 
 fn trad_to_simp(c: char) -> Option<char> {
@@ -381,7 +506,10 @@ fn trad_to_simp(c: char) -> Option<char> {
         v.sort_unstable();
         v
     });
-    table.binary_search_by_key(&c, |&(tc, _)| tc).ok().map(|i| table[i].1)
+    table
+        .binary_search_by_key(&c, |&(tc, _)| tc)
+        .ok()
+        .map(|i| table[i].1)
 }
 
 /// Line (1-based) and column (1-based, code points) of byte offset `at` in `text`, counted naively.
@@ -413,7 +541,10 @@ mod tests {
         check("秘密＊1年", "秘密*1年");
         check("TOP\u{2010}SECRET", "TOP-SECRET");
         check("S E C R E T", "SECRET");
-        check("C O N F I D E N T I A L SECTION 01 OF 02", "CONFIDENTIAL SECTION 01 OF 02");
+        check(
+            "C O N F I D E N T I A L SECTION 01 OF 02",
+            "CONFIDENTIAL SECTION 01 OF 02",
+        );
         check("T O P S E C R E T", "TOP SECRET");
         check("Ⅱ급비밀", "II급비밀");
         check("Экз. №1", "Экз. No1");

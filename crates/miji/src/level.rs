@@ -125,6 +125,11 @@ mod tests {
             assert_eq!(level.as_str().parse::<Level>().unwrap(), *level);
         }
         assert_eq!(Level::TopSecret.rank(), 4);
-        assert!("secretish".parse::<Level>().unwrap_err().contains("top-secret"));
+        assert!(
+            "secretish"
+                .parse::<Level>()
+                .unwrap_err()
+                .contains("top-secret")
+        );
     }
 }

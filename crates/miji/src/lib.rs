@@ -50,8 +50,8 @@ pub use error::Error;
 pub use level::{Action, Confidence, Level};
 pub use policy::{Diagnostic, Policy, PolicyBuilder};
 pub use report::{
-    ErrorKind, FileFacts, Finding, FindingKind, Marking, MemberSummary, REPORT_SCHEMA_ID, RecordError, Report, Role, Truncated,
-    report_json_schema,
+    ErrorKind, FileFacts, Finding, FindingKind, Marking, MemberSummary, REPORT_SCHEMA_ID,
+    RecordError, Report, Role, Truncated, report_json_schema,
 };
 pub use scanner::{ExampleFailure, Scanner, TraceEntry, redact_with};
 pub use segment::{Document, Segment};

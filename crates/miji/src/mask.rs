@@ -26,7 +26,10 @@ impl MaskStyle {
             "partial" => Some(MaskStyle::Partial),
             "redact" => Some(MaskStyle::Redact),
             "hash" => Some(MaskStyle::Hash),
-            _ => s.strip_prefix("keep-last-").and_then(|n| n.parse().ok()).map(MaskStyle::KeepLast),
+            _ => s
+                .strip_prefix("keep-last-")
+                .and_then(|n| n.parse().ok())
+                .map(MaskStyle::KeepLast),
         }
     }
 }
@@ -41,11 +44,19 @@ pub fn mask(text: &str, style: MaskStyle, rule: &str) -> String {
         MaskStyle::Partial => {
             // keep at most 4 + 4, and never more than a third of a short value on each side
             let keep = (n / 3).min(4);
-            chars.iter().enumerate().map(|(i, c)| if i < keep || i >= n - keep { *c } else { '*' }).collect()
+            chars
+                .iter()
+                .enumerate()
+                .map(|(i, c)| if i < keep || i >= n - keep { *c } else { '*' })
+                .collect()
         }
         MaskStyle::KeepLast(k) => {
             let k = (k as usize).min(n / 2);
-            chars.iter().enumerate().map(|(i, c)| if i >= n - k { *c } else { '*' }).collect()
+            chars
+                .iter()
+                .enumerate()
+                .map(|(i, c)| if i >= n - k { *c } else { '*' })
+                .collect()
         }
         MaskStyle::Hash => {
             let prefix: String = chars.iter().take(4.min(n / 3)).collect();
@@ -61,14 +72,29 @@ mod tests {
 
     #[test]
     fn masks() {
-        assert_eq!(mask("110101199003071234", MaskStyle::Partial, "x"), "1101**********1234");
+        assert_eq!(
+            mask("110101199003071234", MaskStyle::Partial, "x"),
+            "1101**********1234"
+        );
         assert_eq!(mask("ab", MaskStyle::Partial, "x"), "**");
-        assert_eq!(mask("13812345678", MaskStyle::KeepLast(4), "x"), "*******5678");
-        assert_eq!(mask("secret", MaskStyle::Redact, "pii.x"), "[REDACTED:pii.x]");
+        assert_eq!(
+            mask("13812345678", MaskStyle::KeepLast(4), "x"),
+            "*******5678"
+        );
+        assert_eq!(
+            mask("secret", MaskStyle::Redact, "pii.x"),
+            "[REDACTED:pii.x]"
+        );
         let h = mask("AKIAZZZZZZZZZZZZZZZZ", MaskStyle::Hash, "x");
-        assert!(h.starts_with("AKIA…#") && h.len() == "AKIA…#".len() + 4, "{h}");
+        assert!(
+            h.starts_with("AKIA…#") && h.len() == "AKIA…#".len() + 4,
+            "{h}"
+        );
         assert_eq!(mask("天穹计划", MaskStyle::None, "x"), "天穹计划");
-        assert_eq!(MaskStyle::parse("keep-last-4"), Some(MaskStyle::KeepLast(4)));
+        assert_eq!(
+            MaskStyle::parse("keep-last-4"),
+            Some(MaskStyle::KeepLast(4))
+        );
         assert_eq!(MaskStyle::parse("nope"), None);
     }
 }

@@ -72,7 +72,9 @@ pub struct FileFacts {
 }
 
 /// What kind of rule produced a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum FindingKind {
     /// A classification marking: sets the record's `level`.
@@ -84,7 +86,20 @@ pub enum FindingKind {
 }
 
 /// Where in its document a piece of text sits (contract §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Role {
@@ -141,7 +156,13 @@ impl Role {
     pub fn is_marking_position(self) -> bool {
         matches!(
             self,
-            Role::Header | Role::Footer | Role::Subject | Role::MailHeader | Role::Metadata | Role::Filename | Role::Title
+            Role::Header
+                | Role::Footer
+                | Role::Subject
+                | Role::MailHeader
+                | Role::Metadata
+                | Role::Filename
+                | Role::Title
         )
     }
 }
@@ -259,12 +280,18 @@ pub struct RecordError {
 impl RecordError {
     /// A new coverage error.
     pub fn new(kind: ErrorKind, location: Vec<String>, message: impl Into<String>) -> RecordError {
-        RecordError { kind, location, message: message.into() }
+        RecordError {
+            kind,
+            location,
+            message: message.into(),
+        }
     }
 }
 
 /// The closed list of coverage-error kinds (contract §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// Password-protected or encrypted content.

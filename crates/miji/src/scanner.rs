@@ -34,7 +34,11 @@ impl Default for Scanner {
     /// The built-in default policy. The embedded packs are checked by the test suite, so this
     /// cannot fail in a released build.
     fn default() -> Scanner {
-        Scanner::new(PolicyBuilder::new().build().expect("the embedded default policy compiles"))
+        Scanner::new(
+            PolicyBuilder::new()
+                .build()
+                .expect("the embedded default policy compiles"),
+        )
     }
 }
 
@@ -71,7 +75,9 @@ pub struct TraceEntry {
 impl Scanner {
     /// A scanner over a compiled policy.
     pub fn new(policy: Policy) -> Scanner {
-        Scanner { policy: Arc::new(policy) }
+        Scanner {
+            policy: Arc::new(policy),
+        }
     }
 
     /// A scanner sharing an already compiled policy.
@@ -95,7 +101,10 @@ impl Scanner {
         let text = String::from_utf8_lossy(bytes);
         let mut st = DocScan::new(&self.policy, false);
         st.segment(&text, &[], Role::Body);
-        st.finish(DocMeta { bytes: bytes.len() as u64, ..DocMeta::default() })
+        st.finish(DocMeta {
+            bytes: bytes.len() as u64,
+            ..DocMeta::default()
+        })
     }
 
     /// Scans extracted segments as one document.
@@ -106,7 +115,10 @@ impl Scanner {
             bytes += s.text.len() as u64;
             st.segment(&s.text, &s.location, s.role);
         }
-        st.finish(DocMeta { bytes, ..DocMeta::default() })
+        st.finish(DocMeta {
+            bytes,
+            ..DocMeta::default()
+        })
     }
 
     /// Scans an extracted document (segments plus coverage errors and members).
@@ -178,7 +190,11 @@ impl Scanner {
                 for t in texts {
                     let fired = self.scan(t).findings.iter().any(|f| f.rule == ex.rule);
                     if fired != expected {
-                        failures.push(ExampleFailure { rule: ex.rule.clone(), example: t.clone(), expected_match: expected });
+                        failures.push(ExampleFailure {
+                            rule: ex.rule.clone(),
+                            example: t.clone(),
+                            expected_match: expected,
+                        });
                     }
                 }
             }
@@ -191,7 +207,9 @@ impl Scanner {
 pub fn redact_with(policy: &Policy, text: &str, findings: &[Finding]) -> String {
     let mut spans: Vec<(usize, usize, String, MaskStyle)> = Vec::new();
     for f in findings {
-        let Some(meta) = policy.rules.iter().find(|r| r.id == f.rule) else { continue };
+        let Some(meta) = policy.rules.iter().find(|r| r.id == f.rule) else {
+            continue;
+        };
         let style = match (f.kind, meta.mask) {
             (FindingKind::Marking, MaskStyle::None) => continue,
             (_, MaskStyle::None) => MaskStyle::Redact,
@@ -212,7 +230,11 @@ pub fn redact_with(policy: &Policy, text: &str, findings: &[Finding]) -> String 
             merged = true;
             j += 1;
         }
-        if start < pos || end > text.len() || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+        if start < pos
+            || end > text.len()
+            || !text.is_char_boundary(start)
+            || !text.is_char_boundary(end)
+        {
             i = j;
             continue;
         }
@@ -279,7 +301,14 @@ struct DocScan<'p> {
 
 impl<'p> DocScan<'p> {
     fn new(policy: &'p Policy, trace: bool) -> DocScan<'p> {
-        DocScan { policy, candidates: Vec::new(), pending: Vec::new(), seg_index: 0, order: 0, trace: trace.then(Vec::new) }
+        DocScan {
+            policy,
+            candidates: Vec::new(),
+            pending: Vec::new(),
+            seg_index: 0,
+            order: 0,
+            trace: trace.then(Vec::new),
+        }
     }
 
     fn segment(&mut self, text: &str, location: &[String], role: Role) {
@@ -301,11 +330,17 @@ impl<'p> DocScan<'p> {
                     Target::Marking(i) => {
                         let ls = ft[..m.start()].rfind('\n').map(|x| x + 1).unwrap_or(0);
                         if seen_lines.insert((i, ls)) {
-                            let le = ft[m.end()..].find('\n').map(|x| x + m.end()).unwrap_or(ft.len());
+                            let le = ft[m.end()..]
+                                .find('\n')
+                                .map(|x| x + m.end())
+                                .unwrap_or(ft.len());
                             marking_lines.push((i, ls, le));
                         }
                     }
-                    Target::Term { dictionary, term_len } => {
+                    Target::Term {
+                        dictionary,
+                        term_len,
+                    } => {
                         let d = &p.dictionaries[dictionary as usize];
                         if !p.rules[d.rule].enabled || m.len() != term_len as usize {
                             continue;
@@ -313,7 +348,9 @@ impl<'p> DocScan<'p> {
                         if d.whole_word && !word_bounded(ft, m.start(), m.end()) {
                             continue;
                         }
-                        if d.case_sensitive && !p.case_sensitive_ok(dictionary, &ft[m.start()..m.end()]) {
+                        if d.case_sensitive
+                            && !p.case_sensitive_ok(dictionary, &ft[m.start()..m.end()])
+                        {
                             continue;
                         }
                         dict_hits.push((dictionary, m.start(), m.end()));
@@ -337,7 +374,15 @@ impl<'p> DocScan<'p> {
         self.pending.extend(local);
     }
 
-    fn markings(&mut self, text: &str, folded: &Folded<'_>, lines: &[(u32, usize, usize)], seg: usize, location: &[String], role: Role) {
+    fn markings(
+        &mut self,
+        text: &str,
+        folded: &Folded<'_>,
+        lines: &[(u32, usize, usize)],
+        seg: usize,
+        location: &[String],
+        role: Role,
+    ) {
         let p = self.policy;
         let ft = folded.text();
         for &(mi, ls, le) in lines {
@@ -346,18 +391,33 @@ impl<'p> DocScan<'p> {
             if !meta.enabled {
                 continue;
             }
-            let line_end = if le > ls && ft.as_bytes()[le - 1] == b'\r' { le - 1 } else { le };
+            let line_end = if le > ls && ft.as_bytes()[le - 1] == b'\r' {
+                le - 1
+            } else {
+                le
+            };
             let line = &ft[ls..line_end];
             let mut matched = false;
             for caps in rule.regex.captures_iter(line) {
                 matched = true;
-                let whole = caps.name("mark").unwrap_or_else(|| caps.get(0).expect("group 0"));
+                let whole = caps
+                    .name("mark")
+                    .unwrap_or_else(|| caps.get(0).expect("group 0"));
                 let (ms, me) = trim_span(line, whole.start(), whole.end());
                 let (level, label) = match caps.name("label") {
                     Some(l) => match rule.levels.get(&normalise_label(l.as_str())) {
                         Some((lv, lb)) => (*lv, lb.clone()),
                         None => {
-                            self.note(mi as usize, location, role, 0, l.as_str(), None, vec!["label not in the rule's levels".into()], "mention");
+                            self.note(
+                                mi as usize,
+                                location,
+                                role,
+                                0,
+                                l.as_str(),
+                                None,
+                                vec!["label not in the rule's levels".into()],
+                                "mention",
+                            );
                             continue;
                         }
                     },
@@ -367,15 +427,26 @@ impl<'p> DocScan<'p> {
                     },
                 };
                 let orig = folded.to_original(ls + ms..ls + me);
-                let group = |n: &str| caps.name(n).map(|g| g.as_str().trim().to_owned()).filter(|s| !s.is_empty());
+                let group = |n: &str| {
+                    caps.name(n)
+                        .map(|g| g.as_str().trim().to_owned())
+                        .filter(|s| !s.is_empty())
+                };
                 let caveats = group("caveats")
-                    .map(|c| c.split("//").map(|s| s.trim().trim_matches('/').trim().to_owned()).filter(|s| !s.is_empty()).collect())
+                    .map(|c| {
+                        c.split("//")
+                            .map(|s| s.trim().trim_matches('/').trim().to_owned())
+                            .filter(|s| !s.is_empty())
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let mut cues = Vec::new();
                 if role.is_marking_position() || in_edge_lines(ft, ls, le) {
                     cues.push(Cue::Position);
                 }
-                if !rule.scaffold.is_empty() && has_scaffold(ft, ls, le, &rule.scaffold, rule.scaffold_window) {
+                if !rule.scaffold.is_empty()
+                    && has_scaffold(ft, ls, le, &rule.scaffold, rule.scaffold_window)
+                {
                     cues.push(Cue::Scaffold);
                 }
                 let (line_no, column) = crate::fold::line_column(text, orig.start);
@@ -413,7 +484,10 @@ impl<'p> DocScan<'p> {
                     line_no,
                     &shown,
                     None,
-                    vec!["the line does not have the rule's marking shape (a mention in prose)".into()],
+                    vec![
+                        "the line does not have the rule's marking shape (a mention in prose)"
+                            .into(),
+                    ],
                     "mention",
                 );
             }
@@ -421,7 +495,17 @@ impl<'p> DocScan<'p> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn note(&mut self, mi: usize, location: &[String], role: Role, line: u64, text: &str, level: Option<Level>, against: Vec<String>, verdict: &str) {
+    fn note(
+        &mut self,
+        mi: usize,
+        location: &[String],
+        role: Role,
+        line: u64,
+        text: &str,
+        level: Option<Level>,
+        against: Vec<String>,
+        verdict: &str,
+    ) {
         let p = self.policy;
         if let Some(t) = &mut self.trace {
             let rule = &p.markings[mi];
@@ -441,7 +525,15 @@ impl<'p> DocScan<'p> {
         }
     }
 
-    fn dictionary(&mut self, text: &str, folded: &Folded<'_>, mut hits: Vec<(u32, usize, usize)>, location: &[String], role: Role, out: &mut Vec<Pending>) {
+    fn dictionary(
+        &mut self,
+        text: &str,
+        folded: &Folded<'_>,
+        mut hits: Vec<(u32, usize, usize)>,
+        location: &[String],
+        role: Role,
+        out: &mut Vec<Pending>,
+    ) {
         if hits.is_empty() {
             return;
         }
@@ -455,7 +547,12 @@ impl<'p> DocScan<'p> {
             if h.2 <= reach && (h.1, h.2) != reach_span {
                 continue;
             }
-            if kept.iter().rev().take(4).any(|k| k.0 == h.0 && k.1 == h.1 && k.2 == h.2) {
+            if kept
+                .iter()
+                .rev()
+                .take(4)
+                .any(|k| k.0 == h.0 && k.1 == h.1 && k.2 == h.2)
+            {
                 continue;
             }
             if h.2 > reach {
@@ -468,12 +565,33 @@ impl<'p> DocScan<'p> {
         for (di, fs, fe) in kept {
             let d = &p.dictionaries[di as usize];
             let orig = folded.to_original(fs..fe);
-            let finding = self.finding(d.rule, text, orig, location, role, d.confidence, &ft[fs..fe]);
-            out.push(Pending { order: 0, norm: ft[fs..fe].to_lowercase(), finding, rule: d.rule });
+            let finding = self.finding(
+                d.rule,
+                text,
+                orig,
+                location,
+                role,
+                d.confidence,
+                &ft[fs..fe],
+            );
+            out.push(Pending {
+                order: 0,
+                norm: ft[fs..fe].to_lowercase(),
+                finding,
+                rule: d.rule,
+            });
         }
     }
 
-    fn detectors(&mut self, text: &str, folded: &Folded<'_>, on: &[bool], location: &[String], role: Role, out: &mut Vec<Pending>) {
+    fn detectors(
+        &mut self,
+        text: &str,
+        folded: &Folded<'_>,
+        on: &[bool],
+        location: &[String],
+        role: Role,
+        out: &mut Vec<Pending>,
+    ) {
         let p = self.policy;
         let ft = folded.text();
         for (i, d) in p.detectors.iter().enumerate() {
@@ -481,7 +599,9 @@ impl<'p> DocScan<'p> {
                 continue;
             }
             for caps in d.regex.captures_iter(ft) {
-                let m = caps.name("value").unwrap_or_else(|| caps.get(0).expect("group 0"));
+                let m = caps
+                    .name("value")
+                    .unwrap_or_else(|| caps.get(0).expect("group 0"));
                 if !word_bounded(ft, m.start(), m.end()) {
                     continue;
                 }
@@ -491,7 +611,10 @@ impl<'p> DocScan<'p> {
                     }
                 }
                 let window = context_window(ft, m.start(), m.end(), 48);
-                if d.negative_context.iter().any(|w| window.contains(w.as_str())) {
+                if d.negative_context
+                    .iter()
+                    .any(|w| window.contains(w.as_str()))
+                {
                     continue;
                 }
                 let mut conf = d.confidence;
@@ -500,13 +623,27 @@ impl<'p> DocScan<'p> {
                 }
                 let orig = folded.to_original(m.start()..m.end());
                 let finding = self.finding(d.rule, text, orig, location, role, conf, m.as_str());
-                out.push(Pending { order: 0, norm: m.as_str().to_owned(), finding, rule: d.rule });
+                out.push(Pending {
+                    order: 0,
+                    norm: m.as_str().to_owned(),
+                    finding,
+                    rule: d.rule,
+                });
             }
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn finding(&self, rule: usize, text: &str, orig: Range<usize>, location: &[String], role: Role, confidence: Confidence, norm: &str) -> Finding {
+    fn finding(
+        &self,
+        rule: usize,
+        text: &str,
+        orig: Range<usize>,
+        location: &[String],
+        role: Role,
+        confidence: Confidence,
+        norm: &str,
+    ) -> Finding {
         let p = self.policy;
         let meta = &p.rules[rule];
         let excerpt = match p.excerpt {
@@ -538,8 +675,13 @@ impl<'p> DocScan<'p> {
         for c in &self.candidates {
             *repeats.entry((c.marking, c.norm.as_str())).or_default() += 1;
         }
-        let repeated: HashSet<usize> =
-            self.candidates.iter().enumerate().filter(|(_, c)| repeats[&(c.marking, c.norm.as_str())] > 1).map(|(i, _)| i).collect();
+        let repeated: HashSet<usize> = self
+            .candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| repeats[&(c.marking, c.norm.as_str())] > 1)
+            .map(|(i, _)| i)
+            .collect();
         let mut markings: Vec<(Finding, Marking, usize)> = Vec::new();
         let candidates = std::mem::take(&mut self.candidates);
         for (i, mut c) in candidates.into_iter().enumerate() {
@@ -553,7 +695,14 @@ impl<'p> DocScan<'p> {
             let verdict;
             let corroborated = !c.cues.is_empty();
             if !rule.needs.is_empty() && !rule.needs.iter().any(|n| c.cues.contains(n)) {
-                against.push(format!("needs one of: {}", rule.needs.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")));
+                against.push(format!(
+                    "needs one of: {}",
+                    rule.needs
+                        .iter()
+                        .map(|n| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
                 verdict = "uncorroborated";
             } else {
                 if corroborated {
@@ -561,14 +710,17 @@ impl<'p> DocScan<'p> {
                 }
                 let min = rmeta.min_confidence.unwrap_or(p.min_confidence);
                 verdict = if confidence < min {
-                    against.push(format!("confidence {confidence} is below the threshold {min}"));
+                    against.push(format!(
+                        "confidence {confidence} is below the threshold {min}"
+                    ));
                     "below-threshold"
                 } else {
                     "marking"
                 };
             }
             let fingerprint = fingerprint(&rmeta.id, &c.norm, &c.location);
-            let allowed = verdict == "marking" && self.allowed(&meta, &rmeta.id, &c.norm, &c.text, &fingerprint);
+            let allowed = verdict == "marking"
+                && self.allowed(&meta, &rmeta.id, &c.norm, &c.text, &fingerprint);
             if let Some(t) = &mut self.trace {
                 t.push(TraceEntry {
                     rule: rmeta.id.clone(),
@@ -578,10 +730,20 @@ impl<'p> DocScan<'p> {
                     line: c.line,
                     text: c.text.clone(),
                     level: Some(c.level),
-                    cues_for: std::iter::once("shape".to_owned()).chain(c.cues.iter().map(|x| x.as_str().to_owned())).collect(),
-                    cues_against: if allowed { vec!["allow-listed".into()] } else { against },
+                    cues_for: std::iter::once("shape".to_owned())
+                        .chain(c.cues.iter().map(|x| x.as_str().to_owned()))
+                        .collect(),
+                    cues_against: if allowed {
+                        vec!["allow-listed".into()]
+                    } else {
+                        against
+                    },
                     confidence: Some(confidence),
-                    verdict: if allowed { "allowed".into() } else { verdict.into() },
+                    verdict: if allowed {
+                        "allowed".into()
+                    } else {
+                        verdict.into()
+                    },
                 });
             }
             if verdict != "marking" || allowed {
@@ -648,8 +810,16 @@ impl<'p> DocScan<'p> {
         }
 
         // level, marking, action
-        let level = markings.iter().map(|m| m.1.level).max().unwrap_or(Level::Public);
-        let top = markings.iter().filter(|m| m.1.level == level).min_by_key(|m| m.2).map(|m| m.1.clone());
+        let level = markings
+            .iter()
+            .map(|m| m.1.level)
+            .max()
+            .unwrap_or(Level::Public);
+        let top = markings
+            .iter()
+            .filter(|m| m.1.level == level)
+            .min_by_key(|m| m.2)
+            .map(|m| m.1.clone());
         let mut action = p.level_action(level);
         for f in &others {
             action = action.max(p.rules[f.rule].action);
@@ -661,9 +831,19 @@ impl<'p> DocScan<'p> {
         // members
         let mut members = Vec::new();
         for prefix in &meta.members {
-            let inside = |loc: &[String]| loc.len() >= prefix.len() && loc[..prefix.len()] == prefix[..];
-            let mlevel = markings.iter().filter(|m| inside(&m.1.location)).map(|m| m.1.level).max().unwrap_or(Level::Public);
-            let mtop = markings.iter().filter(|m| inside(&m.1.location) && m.1.level == mlevel).min_by_key(|m| m.2).map(|m| m.1.clone());
+            let inside =
+                |loc: &[String]| loc.len() >= prefix.len() && loc[..prefix.len()] == prefix[..];
+            let mlevel = markings
+                .iter()
+                .filter(|m| inside(&m.1.location))
+                .map(|m| m.1.level)
+                .max()
+                .unwrap_or(Level::Public);
+            let mtop = markings
+                .iter()
+                .filter(|m| inside(&m.1.location) && m.1.level == mlevel)
+                .min_by_key(|m| m.2)
+                .map(|m| m.1.clone());
             let mut maction = p.level_action(mlevel);
             for f in others.iter().filter(|f| inside(&f.finding.location)) {
                 maction = maction.max(p.rules[f.rule].action);
@@ -671,7 +851,12 @@ impl<'p> DocScan<'p> {
             for e in meta.errors.iter().filter(|e| inside(&e.location)) {
                 maction = maction.max(p.on_error_action(e.kind));
             }
-            members.push(MemberSummary { location: prefix.clone(), level: mlevel, action: maction, marking: mtop });
+            members.push(MemberSummary {
+                location: prefix.clone(),
+                level: mlevel,
+                action: maction,
+                marking: mtop,
+            });
         }
 
         // findings in document order: by segment order of appearance then offset
@@ -684,14 +869,24 @@ impl<'p> DocScan<'p> {
         for f in others {
             all.push((1, f.order as u64, f.finding));
         }
-        all.sort_by(|a, b| a.2.location.cmp(&b.2.location).then(a.2.start.cmp(&b.2.start)).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
+        all.sort_by(|a, b| {
+            a.2.location
+                .cmp(&b.2.location)
+                .then(a.2.start.cmp(&b.2.start))
+                .then(a.0.cmp(&b.0))
+                .then(a.1.cmp(&b.1))
+        });
         let mut counts = std::collections::BTreeMap::new();
         for (_, _, f) in &all {
             *counts.entry(f.rule.clone()).or_insert(0u64) += 1;
         }
         let total = all.len() as u64;
         let truncated = (total > p.max_findings).then_some(Truncated { findings: total });
-        let findings: Vec<Finding> = all.into_iter().take(p.max_findings as usize).map(|x| x.2).collect();
+        let findings: Vec<Finding> = all
+            .into_iter()
+            .take(p.max_findings as usize)
+            .map(|x| x.2)
+            .collect();
         Report {
             schema: REPORT_SCHEMA_ID.to_owned(),
             path: meta.path,
@@ -712,13 +907,23 @@ impl<'p> DocScan<'p> {
         }
     }
 
-    fn allowed(&self, meta: &DocMeta, rule: &str, norm: &str, text: &str, fingerprint: &str) -> bool {
+    fn allowed(
+        &self,
+        meta: &DocMeta,
+        rule: &str,
+        norm: &str,
+        text: &str,
+        fingerprint: &str,
+    ) -> bool {
         let a = &self.policy.allow;
         if a.fingerprints.contains(fingerprint) || a.terms.contains(&norm.to_lowercase()) {
             return true;
         }
         let rule_ok = |r: &Option<String>| r.as_deref().is_none_or(|r| r == rule);
-        if a.regexes.iter().any(|(re, r)| rule_ok(r) && re.is_match(text)) {
+        if a.regexes
+            .iter()
+            .any(|(re, r)| rule_ok(r) && re.is_match(text))
+        {
             return true;
         }
         if let Some(path) = &meta.path {
@@ -741,8 +946,11 @@ impl Policy {
 /// `true` when neither edge of `s..e` continues an ASCII word (for Latin terms and numbers).
 fn word_bounded(t: &str, s: usize, e: usize) -> bool {
     let b = t.as_bytes();
-    let left_ok = s == 0 || !(b[s].is_ascii_alphanumeric() && b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'_' && b[s].is_ascii_alphanumeric());
-    let right_ok = e >= b.len() || !(b[e - 1].is_ascii_alphanumeric() && (b[e].is_ascii_alphanumeric() || b[e] == b'_'));
+    let left_ok = s == 0
+        || !(b[s].is_ascii_alphanumeric() && b[s - 1].is_ascii_alphanumeric()
+            || b[s - 1] == b'_' && b[s].is_ascii_alphanumeric());
+    let right_ok = e >= b.len()
+        || !(b[e - 1].is_ascii_alphanumeric() && (b[e].is_ascii_alphanumeric() || b[e] == b'_'));
     left_ok && right_ok
 }
 
@@ -750,7 +958,11 @@ fn trim_span(line: &str, s: usize, e: usize) -> (usize, usize) {
     let sub = &line[s..e];
     let lead = sub.len() - sub.trim_start().len();
     let trail = sub.len() - sub.trim_end().len();
-    if lead + trail >= sub.len() { (s, e) } else { (s + lead, e - trail) }
+    if lead + trail >= sub.len() {
+        (s, e)
+    } else {
+        (s + lead, e - trail)
+    }
 }
 
 /// Lower-cased text around a match, on char boundaries.
@@ -782,7 +994,10 @@ fn in_edge_lines(t: &str, ls: usize, le: usize) -> bool {
     let mut at_top = true;
     while pos > 0 {
         let prev_end = pos - 1; // the '\n' before this line
-        let prev_start = t[..prev_end].rfind(['\n', '\u{c}']).map(|x| x + 1).unwrap_or(0);
+        let prev_start = t[..prev_end]
+            .rfind(['\n', '\u{c}'])
+            .map(|x| x + 1)
+            .unwrap_or(0);
         if t.as_bytes().get(prev_end) == Some(&0x0c) {
             break;
         }
@@ -811,7 +1026,10 @@ fn in_edge_lines(t: &str, ls: usize, le: usize) -> bool {
             return true;
         }
         let next_start = pos + 1;
-        let next_end = t[next_start..].find(['\n', '\u{c}']).map(|x| x + next_start).unwrap_or(t.len());
+        let next_end = t[next_start..]
+            .find(['\n', '\u{c}'])
+            .map(|x| x + next_start)
+            .unwrap_or(t.len());
         if !is_blank(&t[next_start..next_end]) {
             nonempty += 1;
         }
@@ -848,7 +1066,10 @@ fn has_scaffold(t: &str, ls: usize, le: usize, scaffold: &[regex::Regex], window
             break;
         }
         let next_start = pos + 1;
-        let next_end = t[next_start..].find('\n').map(|x| x + next_start).unwrap_or(t.len());
+        let next_end = t[next_start..]
+            .find('\n')
+            .map(|x| x + next_start)
+            .unwrap_or(t.len());
         if check(&t[next_start..next_end]) {
             return true;
         }
@@ -882,7 +1103,9 @@ fn period_warning(scheme: &str, level: Level, period: Option<&str>) -> Option<St
         Level::Confidential => 10,
         _ => return None,
     };
-    (years > max).then(|| format!("period {years} years exceeds the legal maximum of {max} years for this level"))
+    (years > max).then(|| {
+        format!("period {years} years exceeds the legal maximum of {max} years for this level")
+    })
 }
 
 /// Incremental line/column over increasing offsets.
@@ -895,7 +1118,12 @@ struct LineCounter<'a> {
 
 impl<'a> LineCounter<'a> {
     fn new(text: &'a str) -> Self {
-        LineCounter { text, pos: 0, line: 1, line_start: 0 }
+        LineCounter {
+            text,
+            pos: 0,
+            line: 1,
+            line_start: 0,
+        }
     }
 
     fn at(&mut self, off: usize) -> (u64, u64) {
@@ -908,7 +1136,10 @@ impl<'a> LineCounter<'a> {
             self.line_start = self.pos + nl + 1;
         }
         self.pos = off;
-        (self.line, self.text[self.line_start..off].chars().count() as u64 + 1)
+        (
+            self.line,
+            self.text[self.line_start..off].chars().count() as u64 + 1,
+        )
     }
 }
 
@@ -916,7 +1147,9 @@ fn base64_encode(b: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
     for chunk in b.chunks(3) {
-        let n = (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
+        let n = (chunk[0] as u32) << 16
+            | (*chunk.get(1).unwrap_or(&0) as u32) << 8
+            | *chunk.get(2).unwrap_or(&0) as u32;
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -975,12 +1208,31 @@ mod pack_examples {
                 missing.push(ex.rule.clone());
             }
         }
-        assert!(missing.is_empty(), "rules without must-match and must-not-match examples: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "rules without must-match and must-not-match examples: {missing:?}"
+        );
         let failures = scanner.check_examples();
         let shown: Vec<String> = failures
             .iter()
-            .map(|f| format!("{} {} {:?}", f.rule, if f.expected_match { "MISSED" } else { "FIRED ON" }, f.example))
+            .map(|f| {
+                format!(
+                    "{} {} {:?}",
+                    f.rule,
+                    if f.expected_match {
+                        "MISSED"
+                    } else {
+                        "FIRED ON"
+                    },
+                    f.example
+                )
+            })
             .collect();
-        assert!(failures.is_empty(), "{} example failures:\n{}", failures.len(), shown.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} example failures:\n{}",
+            failures.len(),
+            shown.join("\n")
+        );
     }
 }

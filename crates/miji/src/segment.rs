@@ -17,17 +17,29 @@ pub struct Segment {
 impl Segment {
     /// A body segment of plain text with no location.
     pub fn text(text: impl Into<String>) -> Segment {
-        Segment { text: text.into(), location: Vec::new(), role: Role::Body }
+        Segment {
+            text: text.into(),
+            location: Vec::new(),
+            role: Role::Body,
+        }
     }
 
     /// A segment with location and role.
     pub fn new(text: impl Into<String>, location: Vec<String>, role: Role) -> Segment {
-        Segment { text: text.into(), location, role }
+        Segment {
+            text: text.into(),
+            location,
+            role,
+        }
     }
 
     /// A segment from bytes that should be UTF-8; invalid sequences become U+FFFD.
     pub fn from_utf8_lossy(bytes: &[u8], location: Vec<String>, role: Role) -> Segment {
-        Segment { text: String::from_utf8_lossy(bytes).into_owned(), location, role }
+        Segment {
+            text: String::from_utf8_lossy(bytes).into_owned(),
+            location,
+            role,
+        }
     }
 }
 

@@ -20,7 +20,11 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error[{}]: {}\n --> {}", self.code, self.message, self.file)?;
+        write!(
+            f,
+            "error[{}]: {}\n --> {}",
+            self.code, self.message, self.file
+        )?;
         if self.line > 0 {
             write!(f, ":{}:{}", self.line, self.column)?;
         }

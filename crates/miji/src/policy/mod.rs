@@ -27,8 +27,10 @@ use std::ops::Range;
 use toml::Spanned;
 
 /// The scheme IDs of contract §1 (closed list).
-pub const SCHEMES: &[&str] =
-    &["cn", "cn-trade", "tw", "hk", "us", "uk", "nato", "eu", "de", "fr", "ru", "jp", "kr", "corp", "tlp", "label"];
+pub const SCHEMES: &[&str] = &[
+    "cn", "cn-trade", "tw", "hk", "us", "uk", "nato", "eu", "de", "fr", "ru", "jp", "kr", "corp",
+    "tlp", "label",
+];
 
 /// Corroborating cues a marking rule can require.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -174,7 +176,10 @@ impl Policy {
 
     /// A rule's description from its pack (for SARIF help text and `miji rules`).
     pub fn rule_description(&self, id: &str) -> Option<&str> {
-        self.rules.iter().find(|r| r.id == id).and_then(|r| r.description.as_deref())
+        self.rules
+            .iter()
+            .find(|r| r.id == id)
+            .and_then(|r| r.description.as_deref())
     }
 
     /// Number of literals in the gate automaton.
@@ -230,7 +235,10 @@ impl std::fmt::Debug for PolicyBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PolicyBuilder")
             .field("use_default", &self.use_default)
-            .field("sources", &self.sources.iter().map(|s| &s.name).collect::<Vec<_>>())
+            .field(
+                "sources",
+                &self.sources.iter().map(|s| &s.name).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -244,7 +252,12 @@ impl Default for PolicyBuilder {
 impl PolicyBuilder {
     /// A builder that starts from the embedded default packs.
     pub fn new() -> PolicyBuilder {
-        PolicyBuilder { use_default: true, sources: Vec::new(), dictionaries: Vec::new(), loader: None }
+        PolicyBuilder {
+            use_default: true,
+            sources: Vec::new(),
+            dictionaries: Vec::new(),
+            loader: None,
+        }
     }
 
     /// Whether the embedded default packs are loaded. Enabled by default; a source that says
@@ -255,8 +268,18 @@ impl PolicyBuilder {
     }
 
     /// Adds a policy source. `name` appears in diagnostics; `base_dir` resolves word-list files.
-    pub fn source(mut self, name: impl Into<String>, text: impl Into<String>, base_dir: Option<String>) -> Self {
-        self.sources.push(Source { name: name.into(), text: text.into(), base_dir, builtin: false });
+    pub fn source(
+        mut self,
+        name: impl Into<String>,
+        text: impl Into<String>,
+        base_dir: Option<String>,
+    ) -> Self {
+        self.sources.push(Source {
+            name: name.into(),
+            text: text.into(),
+            base_dir,
+            builtin: false,
+        });
         self
     }
 
@@ -266,7 +289,8 @@ impl PolicyBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.dictionaries.push((name.into(), terms.into_iter().map(Into::into).collect()));
+        self.dictionaries
+            .push((name.into(), terms.into_iter().map(Into::into).collect()));
         self
     }
 
@@ -320,9 +344,21 @@ struct Compiler {
 }
 
 impl Compiler {
-    fn diag(&mut self, code: &'static str, src: &Source, span: Option<Range<usize>>, message: String) {
+    fn diag(
+        &mut self,
+        code: &'static str,
+        src: &Source,
+        span: Option<Range<usize>>,
+        message: String,
+    ) {
         let (line, column) = span.map(|s| line_col(&src.text, s.start)).unwrap_or((0, 0));
-        self.diags.push(Diagnostic { code, message, file: src.name.clone(), line, column });
+        self.diags.push(Diagnostic {
+            code,
+            message,
+            file: src.name.clone(),
+            line,
+            column,
+        });
     }
 
     fn compile(mut self, b: PolicyBuilder) -> Result<Policy, Error> {
@@ -337,8 +373,10 @@ impl Compiler {
             return Err(Error::policy(self.diags));
         }
         let mut packs: Vec<&'static str> = Vec::new();
-        let explicit: Vec<(Source, Spanned<Vec<Spanned<String>>>)> =
-            parsed.iter().filter_map(|(s, r)| r.extends.clone().map(|e| (s.clone(), e))).collect();
+        let explicit: Vec<(Source, Spanned<Vec<Spanned<String>>>)> = parsed
+            .iter()
+            .filter_map(|(s, r)| r.extends.clone().map(|e| (s.clone(), e)))
+            .collect();
         if b.use_default {
             if explicit.is_empty() {
                 packs.extend(BUILTIN_PACKS.iter().map(|(n, _)| *n));
@@ -347,15 +385,25 @@ impl Compiler {
                     for name in ext.get_ref() {
                         if name.get_ref() == "default" {
                             packs.extend(BUILTIN_PACKS.iter().map(|(n, _)| *n));
-                        } else if let Some((n, _)) = BUILTIN_PACKS.iter().find(|(n, _)| n == name.get_ref()) {
+                        } else if let Some((n, _)) =
+                            BUILTIN_PACKS.iter().find(|(n, _)| n == name.get_ref())
+                        {
                             packs.push(n);
                         } else {
-                            let known: Vec<_> = BUILTIN_PACKS.iter().map(|(n, _)| *n).collect();
+                            let known: Vec<_> = BUILTIN_PACKS
+                                .iter()
+                                .map(|(n, _)| *n)
+                                .filter(|n| *n != "default")
+                                .collect();
                             self.diag(
                                 codes::EXTENDS,
                                 src,
                                 Some(name.span()),
-                                format!("unknown pack '{}' in extends (known: default, {})", name.get_ref(), known.join(", ")),
+                                format!(
+                                    "unknown pack '{}' in extends (known: default, {})",
+                                    name.get_ref(),
+                                    known.join(", ")
+                                ),
                             );
                         }
                     }
@@ -370,8 +418,17 @@ impl Compiler {
         packs.retain(|p| seen.insert(*p));
         let mut all: Vec<(Source, RawPolicy)> = Vec::new();
         for name in packs {
-            let text = BUILTIN_PACKS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).unwrap_or("");
-            let src = Source { name: format!("patterns/{name}.toml"), text: text.to_owned(), base_dir: None, builtin: true };
+            let text = BUILTIN_PACKS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, t)| *t)
+                .unwrap_or("");
+            let src = Source {
+                name: format!("patterns/{name}.toml"),
+                text: text.to_owned(),
+                base_dir: None,
+                builtin: true,
+            };
             if let Some(raw) = self.parse(&src) {
                 all.push((src, raw));
             }
@@ -381,7 +438,12 @@ impl Compiler {
             self.load(&src, raw, b.loader.as_deref());
         }
         for (name, terms) in &b.dictionaries {
-            let src = Source { name: format!("<dictionary:{name}>"), text: String::new(), base_dir: None, builtin: false };
+            let src = Source {
+                name: format!("<dictionary:{name}>"),
+                text: String::new(),
+                base_dir: None,
+                builtin: false,
+            };
             let raw = RawDictionary {
                 name: Spanned::new(0..0, name.clone()),
                 category: None,
@@ -409,23 +471,41 @@ impl Compiler {
 
     fn parse(&mut self, src: &Source) -> Option<RawPolicy> {
         if let Err(e) = src.text.parse::<toml::Table>() {
-            self.diag(codes::SYNTAX, src, e.span(), format!("invalid TOML: {}", first_line(e.message())));
+            self.diag(
+                codes::SYNTAX,
+                src,
+                e.span(),
+                format!("invalid TOML: {}", first_line(e.message())),
+            );
             return None;
         }
         match toml::from_str::<RawPolicy>(&src.text) {
             Ok(raw) => Some(raw),
             Err(e) => {
-                self.diag(codes::STRUCTURE, src, e.span(), first_line(e.message()).to_owned());
+                self.diag(
+                    codes::STRUCTURE,
+                    src,
+                    e.span(),
+                    first_line(e.message()).to_owned(),
+                );
                 None
             }
         }
     }
 
-    fn parse_enum<T: std::str::FromStr<Err = String>>(&mut self, src: &Source, v: &Spanned<String>) -> Option<T> {
+    fn parse_enum<T: std::str::FromStr<Err = String>>(
+        &mut self,
+        src: &Source,
+        v: &Spanned<String>,
+    ) -> Option<T> {
         match v.get_ref().parse::<T>() {
             Ok(t) => Some(t),
             Err(e) => {
-                let code = if e.starts_with("unknown level") { codes::LEVEL } else { codes::VALUE };
+                let code = if e.starts_with("unknown level") {
+                    codes::LEVEL
+                } else {
+                    codes::VALUE
+                };
                 self.diag(code, src, Some(v.span()), e);
                 None
             }
@@ -433,19 +513,38 @@ impl Compiler {
     }
 
     fn regex(&mut self, src: &Source, v: &Spanned<String>) -> Option<Regex> {
-        match regex::RegexBuilder::new(v.get_ref()).size_limit(8 << 20).build() {
+        match regex::RegexBuilder::new(v.get_ref())
+            .size_limit(8 << 20)
+            .build()
+        {
             Ok(r) => Some(r),
             Err(e) => {
                 let msg = e.to_string().lines().last().unwrap_or("").trim().to_owned();
-                self.diag(codes::REGEX, src, Some(v.span()), format!("invalid regex '{}': {msg}", v.get_ref()));
+                self.diag(
+                    codes::REGEX,
+                    src,
+                    Some(v.span()),
+                    format!("invalid regex '{}': {msg}", v.get_ref()),
+                );
                 None
             }
         }
     }
 
-    fn new_rule(&mut self, src: &Source, id: &Spanned<String>, meta: RuleMeta, seen_here: &mut HashSet<String>) -> usize {
+    fn new_rule(
+        &mut self,
+        src: &Source,
+        id: &Spanned<String>,
+        meta: RuleMeta,
+        seen_here: &mut HashSet<String>,
+    ) -> usize {
         if !seen_here.insert(id.get_ref().clone()) {
-            self.diag(codes::DUPLICATE, src, Some(id.span()), format!("duplicate rule id '{}'", id.get_ref()));
+            self.diag(
+                codes::DUPLICATE,
+                src,
+                Some(id.span()),
+                format!("duplicate rule id '{}'", id.get_ref()),
+            );
         }
         if let Some(&i) = self.rule_index.get(id.get_ref()) {
             // a later source replaces an earlier rule of the same ID (documented)
@@ -456,7 +555,8 @@ impl Compiler {
             return i;
         }
         self.rules.push(meta);
-        self.rule_index.insert(id.get_ref().clone(), self.rules.len() - 1);
+        self.rule_index
+            .insert(id.get_ref().clone(), self.rules.len() - 1);
         self.rules.len() - 1
     }
 
@@ -479,27 +579,45 @@ impl Compiler {
         }
         if let Some(s) = raw.settings {
             if let Some(c) = s.min_confidence {
-                self.min_confidence = self.parse_enum::<Confidence>(src, &c).or(self.min_confidence);
+                self.min_confidence = self
+                    .parse_enum::<Confidence>(src, &c)
+                    .or(self.min_confidence);
             }
             if let Some(e) = s.excerpt {
                 match e.get_ref().as_str() {
                     "masked" => self.excerpt = Some(ExcerptSetting::Masked),
                     "none" => self.excerpt = Some(ExcerptSetting::None),
-                    other => self.diag(codes::VALUE, src, Some(e.span()), format!("unknown excerpt setting '{other}' (expected masked, none)")),
+                    other => self.diag(
+                        codes::VALUE,
+                        src,
+                        Some(e.span()),
+                        format!("unknown excerpt setting '{other}' (expected masked, none)"),
+                    ),
                 }
             }
         }
         if let Some(a) = raw.actions {
-            let mut levels = self.level_actions.unwrap_or([Action::Allow, Action::Warn, Action::Block, Action::Block, Action::Block]);
+            let mut levels = self.level_actions.unwrap_or([
+                Action::Allow,
+                Action::Warn,
+                Action::Block,
+                Action::Block,
+                Action::Block,
+            ]);
             for (k, v) in &a.levels {
                 let key = Spanned::new(v.span(), k.clone());
-                if let (Some(level), Some(action)) = (self.parse_enum::<Level>(src, &key), self.parse_enum::<Action>(src, v)) {
+                if let (Some(level), Some(action)) = (
+                    self.parse_enum::<Level>(src, &key),
+                    self.parse_enum::<Action>(src, v),
+                ) {
                     levels[level.rank() as usize] = action;
                 }
             }
             self.level_actions = Some(levels);
             for (k, v) in &a.on_error {
-                let Some(action) = self.parse_enum::<Action>(src, v) else { continue };
+                let Some(action) = self.parse_enum::<Action>(src, v) else {
+                    continue;
+                };
                 if k == "default" {
                     for kind in ErrorKind::ALL {
                         self.on_error.insert(*kind, action);
@@ -507,7 +625,12 @@ impl Compiler {
                 } else if let Some(kind) = ErrorKind::from_name(k) {
                     self.on_error.insert(kind, action);
                 } else {
-                    self.diag(codes::VALUE, src, Some(v.span()), format!("unknown error kind '{k}' in actions.on_error"));
+                    self.diag(
+                        codes::VALUE,
+                        src,
+                        Some(v.span()),
+                        format!("unknown error kind '{k}' in actions.on_error"),
+                    );
                 }
             }
         }
@@ -518,29 +641,40 @@ impl Compiler {
         }
     }
 
-    fn confidence(&mut self, src: &Source, v: &Option<Spanned<String>>, default: Confidence) -> Confidence {
-        v.as_ref().and_then(|c| self.parse_enum::<Confidence>(src, c)).unwrap_or(default)
+    fn confidence(
+        &mut self,
+        src: &Source,
+        v: &Option<Spanned<String>>,
+        default: Confidence,
+    ) -> Confidence {
+        v.as_ref()
+            .and_then(|c| self.parse_enum::<Confidence>(src, c))
+            .unwrap_or(default)
     }
 
     fn action(&mut self, src: &Source, v: &Option<Spanned<String>>, default: Action) -> Action {
-        v.as_ref().and_then(|c| self.parse_enum::<Action>(src, c)).unwrap_or(default)
+        v.as_ref()
+            .and_then(|c| self.parse_enum::<Action>(src, c))
+            .unwrap_or(default)
     }
 
     fn mask(&mut self, src: &Source, v: &Option<Spanned<String>>, default: MaskStyle) -> MaskStyle {
         match v {
             None => default,
-            Some(s) => match MaskStyle::parse(s.get_ref()) {
-                Some(m) => m,
-                None => {
-                    self.diag(
+            Some(s) => {
+                match MaskStyle::parse(s.get_ref()) {
+                    Some(m) => m,
+                    None => {
+                        self.diag(
                         codes::VALUE,
                         src,
                         Some(s.span()),
                         format!("unknown mask '{}' (expected none, partial, redact, hash, keep-last-N)", s.get_ref()),
                     );
-                    default
+                        default
+                    }
                 }
-            },
+            }
         }
     }
 
@@ -550,16 +684,30 @@ impl Compiler {
                 codes::SCHEME,
                 src,
                 Some(m.scheme.span()),
-                format!("unknown scheme '{}' (expected one of: {})", m.scheme.get_ref(), SCHEMES.join(", ")),
+                format!(
+                    "unknown scheme '{}' (expected one of: {})",
+                    m.scheme.get_ref(),
+                    SCHEMES.join(", ")
+                ),
             );
         }
-        if m.keywords.get_ref().is_empty() || m.keywords.get_ref().iter().any(|k| k.trim().is_empty()) {
-            self.diag(codes::EMPTY, src, Some(m.keywords.span()), format!("marking rule '{}' needs non-empty keywords", m.id.get_ref()));
+        if m.keywords.get_ref().is_empty()
+            || m.keywords.get_ref().iter().any(|k| k.trim().is_empty())
+        {
+            self.diag(
+                codes::EMPTY,
+                src,
+                Some(m.keywords.span()),
+                format!("marking rule '{}' needs non-empty keywords", m.id.get_ref()),
+            );
         }
         let regex = self.regex(src, &m.pattern);
         if let Some(r) = &regex {
             for name in r.capture_names().flatten() {
-                if !matches!(name, "label" | "period" | "declassify_on" | "condition" | "caveats" | "mark") {
+                if !matches!(
+                    name,
+                    "label" | "period" | "declassify_on" | "condition" | "caveats" | "mark"
+                ) {
                     self.diag(
                         codes::GROUP,
                         src,
@@ -576,7 +724,9 @@ impl Compiler {
             }
         }
         let level = match &m.level {
-            Some(lv) => self.parse_enum::<Level>(src, lv).map(|l| (l, m.label.clone().unwrap_or_else(|| m.id.get_ref().clone()))),
+            Some(lv) => self
+                .parse_enum::<Level>(src, lv)
+                .map(|l| (l, m.label.clone().unwrap_or_else(|| m.id.get_ref().clone()))),
             None => None,
         };
         if level.is_none() && levels.is_empty() && m.level.is_none() {
@@ -584,7 +734,10 @@ impl Compiler {
                 codes::EMPTY,
                 src,
                 Some(m.id.span()),
-                format!("marking rule '{}' needs `levels` (for its label group) or `level`", m.id.get_ref()),
+                format!(
+                    "marking rule '{}' needs `levels` (for its label group) or `level`",
+                    m.id.get_ref()
+                ),
             );
         }
         let confidence = self.confidence(src, &m.confidence, Confidence::High);
@@ -592,10 +745,22 @@ impl Compiler {
         for n in &m.needs {
             match Cue::parse(n.get_ref()) {
                 Some(c) => needs.push(c),
-                None => self.diag(codes::VALUE, src, Some(n.span()), format!("unknown cue '{}' (expected position, scaffold, repetition)", n.get_ref())),
+                None => self.diag(
+                    codes::VALUE,
+                    src,
+                    Some(n.span()),
+                    format!(
+                        "unknown cue '{}' (expected position, scaffold, repetition)",
+                        n.get_ref()
+                    ),
+                ),
             }
         }
-        let scaffold: Vec<Regex> = m.scaffold.iter().filter_map(|s| self.regex(src, s)).collect();
+        let scaffold: Vec<Regex> = m
+            .scaffold
+            .iter()
+            .filter_map(|s| self.regex(src, s))
+            .collect();
         let meta = RuleMeta {
             id: m.id.get_ref().clone(),
             kind: FindingKind::Marking,
@@ -609,7 +774,12 @@ impl Compiler {
         };
         let rule = self.new_rule(src, &m.id, meta, seen_here);
         if let Some(regex) = regex {
-            let keywords = m.keywords.into_inner().iter().map(|k| fold_str(k)).collect();
+            let keywords = m
+                .keywords
+                .into_inner()
+                .iter()
+                .map(|k| fold_str(k))
+                .collect();
             self.markings.push((
                 MarkingRule {
                     rule,
@@ -628,20 +798,45 @@ impl Compiler {
         }
     }
 
-    fn load_dictionary(&mut self, src: &Source, d: RawDictionary, loader: Option<&FileLoader>, seen_here: &mut HashSet<String>) {
+    fn load_dictionary(
+        &mut self,
+        src: &Source,
+        d: RawDictionary,
+        loader: Option<&FileLoader>,
+        seen_here: &mut HashSet<String>,
+    ) {
         let mut terms = d.terms.clone();
+        let mut file_failed = false;
         if let Some(file) = &d.file {
             let text = match loader {
                 Some(l) => l(file.get_ref(), src.base_dir.as_deref()),
                 None => read_word_list(file.get_ref(), src),
             };
             match text {
-                Ok(t) => terms.extend(t.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned)),
-                Err(e) => self.diag(codes::WORD_LIST, src, Some(file.span()), format!("cannot read word list '{}': {e}", file.get_ref())),
+                Ok(t) => terms.extend(
+                    t.lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                        .map(str::to_owned),
+                ),
+                Err(e) => {
+                    file_failed = true;
+                    self.diag(
+                        codes::WORD_LIST,
+                        src,
+                        Some(file.span()),
+                        format!("cannot read word list '{}': {e}", file.get_ref()),
+                    )
+                }
             }
         }
-        if terms.iter().all(|t| t.trim().is_empty()) {
-            self.diag(codes::EMPTY, src, Some(d.name.span()), format!("dictionary '{}' has no terms", d.name.get_ref()));
+        if !file_failed && terms.iter().all(|t| t.trim().is_empty()) {
+            self.diag(
+                codes::EMPTY,
+                src,
+                Some(d.name.span()),
+                format!("dictionary '{}' has no terms", d.name.get_ref()),
+            );
         }
         let id = Spanned::new(d.name.span(), format!("dict.{}", d.name.get_ref()));
         let confidence = self.confidence(src, &d.confidence, Confidence::High);
@@ -650,7 +845,11 @@ impl Compiler {
         let meta = RuleMeta {
             id: id.get_ref().clone(),
             kind: FindingKind::Keyword,
-            category: Some(d.category.clone().unwrap_or_else(|| d.name.get_ref().clone())),
+            category: Some(
+                d.category
+                    .clone()
+                    .unwrap_or_else(|| d.name.get_ref().clone()),
+            ),
             description: Some(format!("dictionary term from '{}'", d.name.get_ref())),
             enabled: true,
             action,
@@ -659,14 +858,22 @@ impl Compiler {
             mask,
         };
         let rule = self.new_rule(src, &id, meta, seen_here);
-        let folded: Vec<String> = terms.iter().map(|t| fold_str(t.trim())).filter(|t| !t.is_empty()).collect();
+        let folded: Vec<String> = terms
+            .iter()
+            .map(|t| fold_str(t.trim()))
+            .filter(|t| !t.is_empty())
+            .collect();
         self.dictionaries.push((
             DictionaryRule {
                 rule,
                 case_sensitive: d.case_sensitive,
                 whole_word: d.whole_word.unwrap_or(true),
                 confidence,
-                exact_terms: if d.case_sensitive { folded.iter().cloned().collect() } else { HashSet::new() },
+                exact_terms: if d.case_sensitive {
+                    folded.iter().cloned().collect()
+                } else {
+                    HashSet::new()
+                },
                 examples: (d.examples.must_match, d.examples.must_not_match),
             },
             folded,
@@ -684,7 +891,11 @@ impl Compiler {
                         codes::VALIDATOR,
                         src,
                         Some(v.span()),
-                        format!("unknown validator '{}' (expected one of: {})", v.get_ref(), Validator::NAMES.join(", ")),
+                        format!(
+                            "unknown validator '{}' (expected one of: {})",
+                            v.get_ref(),
+                            Validator::NAMES.join(", ")
+                        ),
                     );
                     None
                 }
@@ -706,15 +917,28 @@ impl Compiler {
         };
         let rule = self.new_rule(src, &d.id, meta, seen_here);
         if let Some(regex) = regex {
-            let keywords: Vec<String> = d.keywords.iter().map(|k| fold_str(k)).filter(|k| !k.is_empty()).collect();
+            let keywords: Vec<String> = d
+                .keywords
+                .iter()
+                .map(|k| fold_str(k))
+                .filter(|k| !k.is_empty())
+                .collect();
             self.detectors.push((
                 DetectorRule {
                     rule,
                     regex,
                     gated: !keywords.is_empty(),
                     validator,
-                    context: d.context.iter().map(|c| fold_str(c).to_lowercase()).collect(),
-                    negative_context: d.negative_context.iter().map(|c| fold_str(c).to_lowercase()).collect(),
+                    context: d
+                        .context
+                        .iter()
+                        .map(|c| fold_str(c).to_lowercase())
+                        .collect(),
+                    negative_context: d
+                        .negative_context
+                        .iter()
+                        .map(|c| fold_str(c).to_lowercase())
+                        .collect(),
                     confidence,
                     examples: (d.examples.must_match, d.examples.must_not_match),
                 },
@@ -726,7 +950,10 @@ impl Compiler {
     fn load_allow(&mut self, src: &Source, a: Spanned<RawAllow>) {
         let span = a.span();
         let a = a.into_inner();
-        let matchers = a.term.is_some() as u8 + a.regex.is_some() as u8 + a.fingerprint.is_some() as u8 + a.path.is_some() as u8;
+        let matchers = a.term.is_some() as u8
+            + a.regex.is_some() as u8
+            + a.fingerprint.is_some() as u8
+            + a.path.is_some() as u8;
         if matchers != 1 || a.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
             self.diag(
                 codes::ALLOW_SHAPE,
@@ -741,7 +968,15 @@ impl Compiler {
                 Some(days) if days < today_days() => return, // expired: ignored
                 Some(_) => {}
                 None => {
-                    self.diag(codes::ALLOW_VALUE, src, Some(exp.span()), format!("invalid expires date '{}' (expected YYYY-MM-DD)", exp.get_ref()));
+                    self.diag(
+                        codes::ALLOW_VALUE,
+                        src,
+                        Some(exp.span()),
+                        format!(
+                            "invalid expires date '{}' (expected YYYY-MM-DD)",
+                            exp.get_ref()
+                        ),
+                    );
                     return;
                 }
             }
@@ -757,20 +992,36 @@ impl Compiler {
         } else if let Some(p) = &a.path {
             match globset::Glob::new(p.get_ref()) {
                 Ok(g) => self.allow.paths.push((g.compile_matcher(), a.rule.clone())),
-                Err(e) => self.diag(codes::ALLOW_VALUE, src, Some(p.span()), format!("invalid path glob '{}': {e}", p.get_ref())),
+                Err(e) => self.diag(
+                    codes::ALLOW_VALUE,
+                    src,
+                    Some(p.span()),
+                    format!("invalid path glob '{}': {e}", p.get_ref()),
+                ),
             }
         }
     }
 
     fn apply_override(&mut self, id: &str, src: &Source, ov: Spanned<RawRuleOverride>) {
         let Some(&i) = self.rule_index.get(id) else {
-            self.diag(codes::UNKNOWN_RULE, src, Some(ov.span()), format!("[rule.\"{id}\"] names no known rule"));
+            self.diag(
+                codes::UNKNOWN_RULE,
+                src,
+                Some(ov.span()),
+                format!("[rule.\"{id}\"] names no known rule"),
+            );
             return;
         };
         let ov = ov.into_inner();
         let default_mask = self.rules[i].mask;
-        let action = ov.action.as_ref().and_then(|a| self.parse_enum::<Action>(src, a));
-        let min_conf = ov.min_confidence.as_ref().and_then(|c| self.parse_enum::<Confidence>(src, c));
+        let action = ov
+            .action
+            .as_ref()
+            .and_then(|a| self.parse_enum::<Action>(src, a));
+        let min_conf = ov
+            .min_confidence
+            .as_ref()
+            .and_then(|c| self.parse_enum::<Confidence>(src, c));
         let mask = self.mask(src, &ov.mask, default_mask);
         let r = &mut self.rules[i];
         if let Some(e) = ov.enabled {
@@ -812,7 +1063,14 @@ impl Compiler {
         let mut dictionaries = Vec::new();
         for (i, (d, terms)) in self.dictionaries.into_iter().enumerate() {
             for t in &terms {
-                add(t, Target::Term { dictionary: i as u32, term_len: t.len() as u32 }, &mut literal_ids);
+                add(
+                    t,
+                    Target::Term {
+                        dictionary: i as u32,
+                        term_len: t.len() as u32,
+                    },
+                    &mut literal_ids,
+                );
             }
             dictionaries.push(d);
         }
@@ -858,7 +1116,13 @@ impl Compiler {
             allow: self.allow,
             min_confidence: self.min_confidence.unwrap_or(Confidence::Medium),
             excerpt: self.excerpt.unwrap_or(ExcerptSetting::Masked),
-            level_actions: self.level_actions.unwrap_or([Action::Allow, Action::Warn, Action::Block, Action::Block, Action::Block]),
+            level_actions: self.level_actions.unwrap_or([
+                Action::Allow,
+                Action::Warn,
+                Action::Block,
+                Action::Block,
+                Action::Block,
+            ]),
             on_error,
             max_findings: self.max_findings.unwrap_or(1000),
             digest,
@@ -886,10 +1150,14 @@ pub(crate) fn normalise_label(s: &str) -> String {
 #[cfg(feature = "fs")]
 fn read_word_list(file: &str, src: &Source) -> Result<String, String> {
     if src.builtin {
-        return builtin::word_list(file).map(str::to_owned).ok_or_else(|| "no such built-in word list".to_owned());
+        return builtin::word_list(file)
+            .map(str::to_owned)
+            .ok_or_else(|| "no such built-in word list".to_owned());
     }
     let path = match &src.base_dir {
-        Some(dir) if !std::path::Path::new(file).is_absolute() => std::path::Path::new(dir).join(file),
+        Some(dir) if !std::path::Path::new(file).is_absolute() => {
+            std::path::Path::new(dir).join(file)
+        }
         _ => std::path::PathBuf::from(file),
     };
     std::fs::read_to_string(&path).map_err(|e| e.to_string())
@@ -898,7 +1166,9 @@ fn read_word_list(file: &str, src: &Source) -> Result<String, String> {
 #[cfg(not(feature = "fs"))]
 fn read_word_list(file: &str, src: &Source) -> Result<String, String> {
     if src.builtin {
-        return builtin::word_list(file).map(str::to_owned).ok_or_else(|| "no such built-in word list".to_owned());
+        return builtin::word_list(file)
+            .map(str::to_owned)
+            .ok_or_else(|| "no such built-in word list".to_owned());
     }
     Err("reading files needs the `fs` feature or a file_loader".to_owned())
 }
@@ -951,7 +1221,10 @@ fn parse_date(s: &str) -> Option<i64> {
 }
 
 fn today_days() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| (d.as_secs() / 86400) as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| (d.as_secs() / 86400) as i64)
+        .unwrap_or(0)
 }
 
 /// Examples of one rule, for `miji check` and the pack test.
@@ -970,7 +1243,11 @@ impl Policy {
     pub fn examples(&self) -> Vec<RuleExamples> {
         let mut out = Vec::new();
         let mut push = |rule: usize, ex: &(Vec<String>, Vec<String>)| {
-            out.push(RuleExamples { rule: self.rules[rule].id.clone(), must_match: ex.0.clone(), must_not_match: ex.1.clone() });
+            out.push(RuleExamples {
+                rule: self.rules[rule].id.clone(),
+                must_match: ex.0.clone(),
+                must_not_match: ex.1.clone(),
+            });
         };
         for m in &self.markings {
             push(m.rule, &m.examples);
@@ -1004,7 +1281,9 @@ mod tests {
 
     #[test]
     fn builtin_compiles() {
-        let p = PolicyBuilder::new().build().unwrap_or_else(|e| panic!("{e}"));
+        let p = PolicyBuilder::new()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(p.rule_ids().count() > 5);
     }
 }
