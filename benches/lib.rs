@@ -1,1 +1,47 @@
-//! Benchmarks live in `benches/benches/`.
+//! Shared loading for the criterion benchmarks in `benches/benches/`: the data written by
+//! `../shared/bench/gen_corpus.py` (set `MIJI_BENCH_DATA`, default `bench-data/` at the root).
+#![allow(missing_docs)]
+
+use std::path::PathBuf;
+
+/// The benchmark data folder, or `None` (with a message) when it has not been generated.
+pub fn data_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("MIJI_BENCH_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench-data"));
+    if dir.join("manifest.json").exists() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "no benchmark data in {}: run `python3 ../shared/bench/gen_corpus.py bench-data` first",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// The corpus, cut to at most `max` bytes on a line boundary.
+pub fn corpus(dir: &std::path::Path, max: usize) -> String {
+    let mut text = std::fs::read_to_string(dir.join("corpus.txt")).expect("corpus.txt");
+    if text.len() > max {
+        let cut = text[..max].rfind('\n').map(|i| i + 1).unwrap_or(max);
+        text.truncate(cut);
+    }
+    text
+}
+
+/// A dictionary file's terms.
+pub fn dictionary(dir: &std::path::Path, name: &str) -> Vec<String> {
+    std::fs::read_to_string(dir.join(name))
+        .expect("dictionary")
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The generator's manifest.
+pub fn manifest(dir: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).expect("manifest"))
+        .expect("manifest json")
+}

@@ -1,5 +1,5 @@
-//! Shared helpers for the cross-crate tests in `tests/tests/`: paths, the semantic cases file,
-//! the `miji` binary, and validation against the committed report schema.
+//! Shared helpers for the cross-crate tests (`tests/tests/`, `crates/*/tests/`): paths, the
+//! semantic cases file, running the `miji` binary, validation against the committed schema.
 #![allow(missing_docs)]
 
 use serde::Deserialize;
@@ -37,29 +37,10 @@ pub fn semantic_cases() -> Vec<SemanticCase> {
         .case
 }
 
-/// The `miji` binary built by cargo for this workspace (built on first use).
-pub fn miji_bin() -> PathBuf {
-    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| root().join("target"));
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "-q", "-p", "miji-cli", "--bin", "miji"])
-                .current_dir(root())
-                .status()
-                .expect("cargo build");
-            assert!(status.success(), "building miji failed");
-            target.join("debug/miji")
-        })
-        .clone()
-}
-
-/// Runs `miji` with `args`, feeding `stdin`.
-pub fn run_miji(args: &[&str], stdin: Option<&[u8]>, cwd: &Path) -> Output {
+/// Runs the `miji` binary at `bin` with `args`, feeding `stdin`.
+pub fn run_miji(bin: &Path, args: &[&str], stdin: Option<&[u8]>, cwd: &Path) -> Output {
     use std::io::Write;
-    let mut child = Command::new(miji_bin())
+    let mut child = Command::new(bin)
         .args(args)
         .current_dir(cwd)
         .stdin(if stdin.is_some() {

@@ -3,7 +3,7 @@
  *   usage: scan FILE [POLICY.toml]
  *
  * Build against the static library (see README.md):
- *   cc examples/scan.c -Iinclude -L../../target/release -lmiji_c -lpthread -ldl -lm -o scan
+ *   cc examples/scan.c -Iinclude ../../target/release/libmiji_c.a -lpthread -ldl -lm -o scan
  *
  * Exit status: 0 scanned (whatever the level), 1 the policy's action is "block",
  * 2 usage or policy error, 3 the file could not be read or not completely.

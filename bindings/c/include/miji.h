@@ -19,9 +19,9 @@
  * pointer argument for NULL (MIJI_ERR_NULL), never unwinds a Rust panic into C (a panic is
  * MIJI_ERR_PANIC) and on failure sets a thread-local message: `miji_last_error()` returns it,
  * or NULL after a successful call. That pointer is valid until the next call on the same
- * thread to a miji function other than miji_last_error, miji_last_error_code, the *_name
- * functions, miji_version and miji_abi_version. Out-pointers for new handles and strings are
- * set to NULL on failure.
+ * thread to a miji function other than miji_last_error, miji_last_error_code, the *_free
+ * functions, the *_name functions, miji_version and miji_abi_version. Out-pointers for new
+ * handles and strings are set to NULL on failure.
  *
  * Ownership. Handles and strings returned through `**out` parameters belong to the caller
  * and are freed with the matching *_free function. Strings inside `miji_marking`,
@@ -41,168 +41,300 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// The version of the C ABI described by this header. It changes whenever an export, a
-// struct layout or an enum value changes incompatibly; compare it with
-// `miji_abi_version()` at run time to detect a header/library mismatch.
+/**
+ * The version of the C ABI described by this header. It changes whenever an export, a
+ * struct layout or an enum value changes incompatibly; compare it with
+ * `miji_abi_version()` at run time to detect a header/library mismatch.
+ */
 #define MIJI_ABI_VERSION 1
 
-// Flag for the policy constructors: do not load the embedded default packs (a policy source
-// that says `extends = [...]` still chooses packs itself).
+/**
+ * Flag for the policy constructors: do not load the embedded default packs (a policy source
+ * that says `extends = [...]` still chooses packs itself).
+ */
 #define MIJI_NO_DEFAULT_POLICY 1
 
-// The result of every fallible call. `MIJI_OK` is 0; on anything else `miji_last_error()`
-// describes what went wrong.
+/**
+ * The result of every fallible call. `MIJI_OK` is 0; on anything else `miji_last_error()`
+ * describes what went wrong.
+ */
 typedef enum miji_result {
-    // Success.
+    /**
+     * Success.
+     */
     MIJI_OK = 0,
-    // A required pointer argument was NULL.
+    /**
+     * A required pointer argument was NULL.
+     */
     MIJI_ERR_NULL = 1,
-    // The policy was refused; `miji_last_error_code()` gives the first diagnostic's code
-    // (`P003`) and `miji_last_error()` every diagnostic (`error[P003]: ... --> file:4:7`).
+    /**
+     * The policy was refused; `miji_last_error_code()` gives the first diagnostic's code
+     * (`P003`) and `miji_last_error()` every diagnostic (`error[P003]: ... --> file:4:7`).
+     */
     MIJI_ERR_POLICY = 2,
-    // A file could not be read (missing, unreadable, a directory).
+    /**
+     * A file could not be read (missing, unreadable, a directory).
+     */
     MIJI_ERR_IO = 3,
-    // A C string that must be UTF-8 (a policy text or policy file) is not.
+    /**
+     * A C string that must be UTF-8 (a policy text or policy file) is not.
+     */
     MIJI_ERR_UTF8 = 4,
-    // miji panicked; the panic was caught at the boundary. The handles passed in stay valid.
+    /**
+     * miji panicked; the panic was caught at the boundary. The handles passed in stay valid.
+     */
     MIJI_ERR_PANIC = 5,
-    // An index was out of range.
+    /**
+     * An index was out of range.
+     */
     MIJI_ERR_INDEX = 6,
-    // An argument had an invalid value (unknown flags, a length over `PTRDIFF_MAX`).
+    /**
+     * An argument had an invalid value (unknown flags, a length over `PTRDIFF_MAX`).
+     */
     MIJI_ERR_ARGUMENT = 7,
 } miji_result;
 
-// The level ladder of the contract (§1), lowest first: the numeric values are the ranks.
+/**
+ * The level ladder of the contract (§1), lowest first: the numeric values are the ranks.
+ */
 typedef enum miji_level {
-    // Rank 0: no marking, or a marking meaning public.
+    /**
+     * Rank 0: no marking, or a marking meaning public.
+     */
     MIJI_LEVEL_PUBLIC = 0,
-    // Rank 1: 内部, CUI, OFFICIAL-SENSITIVE, RESTRICTED, TLP:GREEN.
+    /**
+     * Rank 1: 内部, CUI, OFFICIAL-SENSITIVE, RESTRICTED, TLP:GREEN.
+     */
     MIJI_LEVEL_INTERNAL = 1,
-    // Rank 2: 秘密, CONFIDENTIAL, TLP:AMBER.
+    /**
+     * Rank 2: 秘密, CONFIDENTIAL, TLP:AMBER.
+     */
     MIJI_LEVEL_CONFIDENTIAL = 2,
-    // Rank 3: 机密, SECRET, TLP:RED.
+    /**
+     * Rank 3: 机密, SECRET, TLP:RED.
+     */
     MIJI_LEVEL_SECRET = 3,
-    // Rank 4: 绝密, TOP SECRET.
+    /**
+     * Rank 4: 绝密, TOP SECRET.
+     */
     MIJI_LEVEL_TOP_SECRET = 4,
 } miji_level;
 
-// The four portable verbs of the contract (§4), ordered `allow < warn < redact < block`.
+/**
+ * The four portable verbs of the contract (§4), ordered `allow < warn < redact < block`.
+ */
 typedef enum miji_action {
-    // Let it through.
+    /**
+     * Let it through.
+     */
     MIJI_ACTION_ALLOW = 0,
-    // Let it through, tagged or logged.
+    /**
+     * Let it through, tagged or logged.
+     */
     MIJI_ACTION_WARN = 1,
-    // Rewrite (or hold for review where rewriting is impossible).
+    /**
+     * Rewrite (or hold for review where rewriting is impossible).
+     */
     MIJI_ACTION_REDACT = 2,
-    // Stop it.
+    /**
+     * Stop it.
+     */
     MIJI_ACTION_BLOCK = 3,
 } miji_action;
 
-// How sure a finding is, lowest first.
+/**
+ * How sure a finding is, lowest first.
+ */
 typedef enum miji_confidence {
-    // A weak signal.
+    /**
+     * A weak signal.
+     */
     MIJI_CONFIDENCE_LOW = 0,
-    // The shape matched but corroboration is missing.
+    /**
+     * The shape matched but corroboration is missing.
+     */
     MIJI_CONFIDENCE_MEDIUM = 1,
-    // Shape plus corroboration.
+    /**
+     * Shape plus corroboration.
+     */
     MIJI_CONFIDENCE_HIGH = 2,
 } miji_confidence;
 
-// What kind of rule produced a finding.
+/**
+ * What kind of rule produced a finding.
+ */
 typedef enum miji_finding_kind {
-    // A classification marking: it sets the report's level.
+    /**
+     * A classification marking: it sets the report's level.
+     */
     MIJI_FINDING_MARKING = 0,
-    // A dictionary term.
+    /**
+     * A dictionary term.
+     */
     MIJI_FINDING_KEYWORD = 1,
-    // A pattern detector (PII, secrets).
+    /**
+     * A pattern detector (PII, secrets).
+     */
     MIJI_FINDING_DETECTOR = 2,
 } miji_finding_kind;
 
-// The record of one scanned input (contract §2): immutable, readable from any thread. The
-// strings its accessors hand out stay valid until `miji_report_free`.
+/**
+ * The record of one scanned input (contract §2): immutable, readable from any thread. The
+ * strings its accessors hand out stay valid until `miji_report_free`.
+ */
 typedef struct miji_report miji_report;
 
-// A compiled policy, ready to scan: immutable and thread-safe. One handle may be used by any
-// number of threads at once; it holds the compiled policy in an `Arc`, so reports and reloaded
-// handles never depend on it. Free it with `miji_scanner_free`.
+/**
+ * A compiled policy, ready to scan: immutable and thread-safe. One handle may be used by any
+ * number of threads at once; it holds the compiled policy in an `Arc`, so reports and reloaded
+ * handles never depend on it. Free it with `miji_scanner_free`.
+ */
 typedef struct miji_scanner miji_scanner;
 
-// The report's top marking (contract §2 `marking`). When the report has none, `present` is
-// false, every string is NULL and `level` is `MIJI_LEVEL_PUBLIC`. Strings are owned by the
-// report: valid until `miji_report_free`, never to be freed by the caller.
+/**
+ * The report's top marking (contract §2 `marking`). When the report has none, `present` is
+ * false, every string is NULL and `level` is `MIJI_LEVEL_PUBLIC`. Strings are owned by the
+ * report: valid until `miji_report_free`, never to be freed by the caller.
+ */
 typedef struct miji_marking {
-    // Whether the report has a marking at all.
+    /**
+     * Whether the report has a marking at all.
+     */
     bool present;
-    // The scheme (`"cn"`, `"us"`, `"tlp"`…).
+    /**
+     * The scheme (`"cn"`, `"us"`, `"tlp"`…).
+     */
     const char *scheme;
-    // The level word as the scheme names it (`"机密"`, `"SECRET"`).
+    /**
+     * The level word as the scheme names it (`"机密"`, `"SECRET"`).
+     */
     const char *label;
-    // Its rung on the ladder.
+    /**
+     * Its rung on the ladder.
+     */
     enum miji_level level;
-    // The marking as found (`"机密★10年"`).
+    /**
+     * The marking as found (`"机密★10年"`).
+     */
     const char *text;
-    // The protection period (`"10年"`), or NULL.
+    /**
+     * The protection period (`"10年"`), or NULL.
+     */
     const char *period;
-    // The declassification date, or NULL.
+    /**
+     * The declassification date, or NULL.
+     */
     const char *declassify_on;
-    // The declassification condition (`"启用前"`), or NULL.
+    /**
+     * The declassification condition (`"启用前"`), or NULL.
+     */
     const char *condition;
-    // Caveats joined with `"//"` (`"NOFORN"`), `""` when none.
+    /**
+     * Caveats joined with `"//"` (`"NOFORN"`), `""` when none.
+     */
     const char *caveats;
-    // Location components joined with `"!/"`, `""` for plain text.
+    /**
+     * Location components joined with `"!/"`, `""` for plain text.
+     */
     const char *location;
-    // The role of its segment (`"body"`, `"header"`…).
+    /**
+     * The role of its segment (`"body"`, `"header"`…).
+     */
     const char *role;
-    // How sure.
+    /**
+     * How sure.
+     */
     enum miji_confidence confidence;
-    // The rule that read it (`"cn.state-secret"`).
+    /**
+     * The rule that read it (`"cn.state-secret"`).
+     */
     const char *rule;
 } miji_marking;
 
-// One finding (contract §2 `findings[i]`). Strings are owned by the report: valid until
-// `miji_report_free`, never to be freed by the caller.
+/**
+ * One finding (contract §2 `findings[i]`). Strings are owned by the report: valid until
+ * `miji_report_free`, never to be freed by the caller.
+ */
 typedef struct miji_finding {
-    // `MIJI_FINDING_MARKING`, `MIJI_FINDING_KEYWORD` or `MIJI_FINDING_DETECTOR`.
+    /**
+     * `MIJI_FINDING_MARKING`, `MIJI_FINDING_KEYWORD` or `MIJI_FINDING_DETECTOR`.
+     */
     enum miji_finding_kind kind;
-    // The rule's ID (`"cn.state-secret"`, `"dict.projects"`).
+    /**
+     * The rule's ID (`"cn.state-secret"`, `"dict.projects"`).
+     */
     const char *rule;
-    // Whether `level` is set (markings only).
+    /**
+     * Whether `level` is set (markings only).
+     */
     bool has_level;
-    // For markings, the level it carries; `MIJI_LEVEL_PUBLIC` otherwise.
+    /**
+     * For markings, the level it carries; `MIJI_LEVEL_PUBLIC` otherwise.
+     */
     enum miji_level level;
-    // For markings, the scheme; NULL otherwise.
+    /**
+     * For markings, the scheme; NULL otherwise.
+     */
     const char *scheme;
-    // For keywords and detectors, the category (`"pii"`); NULL otherwise.
+    /**
+     * For keywords and detectors, the category (`"pii"`); NULL otherwise.
+     */
     const char *category;
-    // How sure.
+    /**
+     * How sure.
+     */
     enum miji_confidence confidence;
-    // UTF-8 byte offset of the start in the segment's text (the input itself for plain text).
+    /**
+     * UTF-8 byte offset of the start in the segment's text (the input itself for plain text).
+     */
     uint64_t start;
-    // UTF-8 byte offset one past the end.
+    /**
+     * UTF-8 byte offset one past the end.
+     */
     uint64_t end;
-    // 1-based line of `start`.
+    /**
+     * 1-based line of `start`.
+     */
     uint64_t line;
-    // 1-based column of `start`, in code points.
+    /**
+     * 1-based column of `start`, in code points.
+     */
     uint64_t column;
-    // The excerpt (markings as found, others masked per policy), or NULL when the policy
-    // drops excerpts.
+    /**
+     * The excerpt (markings as found, others masked per policy), or NULL when the policy
+     * drops excerpts.
+     */
     const char *excerpt;
-    // Location components joined with `"!/"`, `""` for plain text.
+    /**
+     * Location components joined with `"!/"`, `""` for plain text.
+     */
     const char *location;
-    // The role of its segment.
+    /**
+     * The role of its segment.
+     */
     const char *role;
-    // Stable fingerprint (allow-lists and baselines use it).
+    /**
+     * Stable fingerprint (allow-lists and baselines use it).
+     */
     const char *fingerprint;
 } miji_finding;
 
-// Why part of an input could not be read (contract §2 `errors[i]`). Strings are owned by the
-// report.
+/**
+ * Why part of an input could not be read (contract §2 `errors[i]`). Strings are owned by the
+ * report.
+ */
 typedef struct miji_record_error {
-    // The kind (`"corrupt"`, `"encrypted"`, `"limit.size"`, `"io"`…).
+    /**
+     * The kind (`"corrupt"`, `"encrypted"`, `"limit.size"`, `"io"`…).
+     */
     const char *kind;
-    // Location components joined with `"!/"`, `""` for the input itself.
+    /**
+     * Location components joined with `"!/"`, `""` for the input itself.
+     */
     const char *location;
-    // What happened (never scanned content).
+    /**
+     * What happened (never scanned content).
+     */
     const char *message;
 } miji_record_error;
 
@@ -210,254 +342,312 @@ typedef struct miji_record_error {
 extern "C" {
 #endif // __cplusplus
 
-// The library's version (`"0.1.0"`), a static string. Never fails.
+/**
+ * The library's version (`"0.1.0"`), a static string. Never fails.
+ */
 const char *miji_version(void);
 
-// The ABI version the library was built with; equal to `MIJI_ABI_VERSION` when header and
-// library match. Never fails.
+/**
+ * The ABI version the library was built with; equal to `MIJI_ABI_VERSION` when header and
+ * library match. Never fails.
+ */
 uint32_t miji_abi_version(void);
 
-// The contract name of a level (`"public"`, `"internal"`, `"confidential"`, `"secret"`,
-// `"top-secret"`), a static string, or NULL when `level` is not a `miji_level` value.
+/**
+ * The contract name of a level (`"public"`, `"internal"`, `"confidential"`, `"secret"`,
+ * `"top-secret"`), a static string, or NULL when `level` is not a `miji_level` value.
+ */
 const char *miji_level_name(int32_t level);
 
-// The contract name of an action (`"allow"`, `"warn"`, `"redact"`, `"block"`), a static
-// string, or NULL when `action` is not a `miji_action` value.
+/**
+ * The contract name of an action (`"allow"`, `"warn"`, `"redact"`, `"block"`), a static
+ * string, or NULL when `action` is not a `miji_action` value.
+ */
 const char *miji_action_name(int32_t action);
 
-// The name of a result code (`"MIJI_OK"`, `"MIJI_ERR_IO"`…), a static string, or NULL when
-// `result` is not a `miji_result` value.
+/**
+ * The name of a result code (`"MIJI_OK"`, `"MIJI_ERR_IO"`…), a static string, or NULL when
+ * `result` is not a `miji_result` value.
+ */
 const char *miji_result_name(int32_t result);
 
-// The message of the last failed call on this thread, or NULL when the last call succeeded.
-//
-// The pointer stays valid until the next call on the same thread to any miji function other
-// than `miji_last_error`, `miji_last_error_code`, the `*_name` functions and the version
-// functions; copy the text if you need it longer. Never fails.
+/**
+ * The message of the last failed call on this thread, or NULL when the last call succeeded.
+ *
+ * The pointer stays valid until the next call on the same thread to any miji function other
+ * than `miji_last_error`, `miji_last_error_code`, the `*_free` functions, the `*_name`
+ * functions and the version functions; copy the text if you need it longer. Never fails.
+ */
 const char *miji_last_error(void);
 
-// The diagnostic code of the last failed call on this thread when it was a policy error
-// (`"P003"`), else NULL. Same lifetime as `miji_last_error()`. Never fails.
+/**
+ * The diagnostic code of the last failed call on this thread when it was a policy error
+ * (`"P003"`), else NULL. Same lifetime as `miji_last_error()`. Never fails.
+ */
 const char *miji_last_error_code(void);
 
-// Frees a string returned by `miji_report_json` or `miji_redact`. NULL is a no-op.
-//
-// # Safety
-// `s` is NULL or a string returned by miji that was not freed yet.
+/**
+ * Frees a string returned by `miji_report_json` or `miji_redact`. NULL is a no-op.
+ *
+ * # Safety
+ * `s` is NULL or a string returned by miji that was not freed yet.
+ */
 void miji_string_free(char *s);
 
-// The report's level: the highest level of any marking, `MIJI_LEVEL_PUBLIC` when none.
-//
-// Returns `MIJI_OK`, `MIJI_ERR_NULL` or `MIJI_ERR_PANIC`.
-//
-// # Safety
-// `report` is NULL or a live handle; `out` is NULL or valid for writes.
+/**
+ * The report's level: the highest level of any marking, `MIJI_LEVEL_PUBLIC` when none.
+ *
+ * Returns `MIJI_OK`, `MIJI_ERR_NULL` or `MIJI_ERR_PANIC`.
+ *
+ * # Safety
+ * `report` is NULL or a live handle; `out` is NULL or valid for writes.
+ */
 enum miji_result miji_report_level(const struct miji_report *report, enum miji_level *out);
 
-// The policy's verdict for the report (contract §4).
-//
-// Returns `MIJI_OK`, `MIJI_ERR_NULL` or `MIJI_ERR_PANIC`.
-//
-// # Safety
-// `report` is NULL or a live handle; `out` is NULL or valid for writes.
+/**
+ * The policy's verdict for the report (contract §4).
+ *
+ * Returns `MIJI_OK`, `MIJI_ERR_NULL` or `MIJI_ERR_PANIC`.
+ *
+ * # Safety
+ * `report` is NULL or a live handle; `out` is NULL or valid for writes.
+ */
 enum miji_result miji_report_action(const struct miji_report *report, enum miji_action *out);
 
-// Whether every part of the input was read (`false`: see `miji_report_error`).
-//
-// Returns `MIJI_OK`, `MIJI_ERR_NULL` or `MIJI_ERR_PANIC`.
-//
-// # Safety
-// `report` is NULL or a live handle; `out` is NULL or valid for writes.
+/**
+ * Whether every part of the input was read (`false`: see `miji_report_error`).
+ *
+ * Returns `MIJI_OK`, `MIJI_ERR_NULL` or `MIJI_ERR_PANIC`.
+ *
+ * # Safety
+ * `report` is NULL or a live handle; `out` is NULL or valid for writes.
+ */
 enum miji_result miji_report_complete(const struct miji_report *report, bool *out);
 
-// The input's size in bytes, as read.
-//
-// Returns `MIJI_OK`, `MIJI_ERR_NULL` or `MIJI_ERR_PANIC`.
-//
-// # Safety
-// `report` is NULL or a live handle; `out` is NULL or valid for writes.
+/**
+ * The input's size in bytes, as read.
+ *
+ * Returns `MIJI_OK`, `MIJI_ERR_NULL` or `MIJI_ERR_PANIC`.
+ *
+ * # Safety
+ * `report` is NULL or a live handle; `out` is NULL or valid for writes.
+ */
 enum miji_result miji_report_bytes(const struct miji_report *report, uint64_t *out);
 
-// The report's top marking (see `miji_marking`; `present` is false when there is none).
-//
-// Returns `MIJI_OK`, `MIJI_ERR_NULL` or `MIJI_ERR_PANIC`.
-//
-// # Safety
-// `report` is NULL or a live handle; `out` is NULL or valid for writes.
+/**
+ * The report's top marking (see `miji_marking`; `present` is false when there is none).
+ *
+ * Returns `MIJI_OK`, `MIJI_ERR_NULL` or `MIJI_ERR_PANIC`.
+ *
+ * # Safety
+ * `report` is NULL or a live handle; `out` is NULL or valid for writes.
+ */
 enum miji_result miji_report_marking(const struct miji_report *report, struct miji_marking *out);
 
-// The number of findings (after allow-lists, thresholds and truncation).
-//
-// Returns `MIJI_OK`, `MIJI_ERR_NULL` or `MIJI_ERR_PANIC`.
-//
-// # Safety
-// `report` is NULL or a live handle; `out` is NULL or valid for writes.
+/**
+ * The number of findings (after allow-lists, thresholds and truncation).
+ *
+ * Returns `MIJI_OK`, `MIJI_ERR_NULL` or `MIJI_ERR_PANIC`.
+ *
+ * # Safety
+ * `report` is NULL or a live handle; `out` is NULL or valid for writes.
+ */
 enum miji_result miji_report_finding_count(const struct miji_report *report, size_t *out);
 
-// Finding number `index` (0-based, document order).
-//
-// Returns `MIJI_OK`, `MIJI_ERR_NULL`, `MIJI_ERR_INDEX` (`index` >= the count) or
-// `MIJI_ERR_PANIC`.
-//
-// # Safety
-// `report` is NULL or a live handle; `out` is NULL or valid for writes.
+/**
+ * Finding number `index` (0-based, document order).
+ *
+ * Returns `MIJI_OK`, `MIJI_ERR_NULL`, `MIJI_ERR_INDEX` (`index` >= the count) or
+ * `MIJI_ERR_PANIC`.
+ *
+ * # Safety
+ * `report` is NULL or a live handle; `out` is NULL or valid for writes.
+ */
 enum miji_result miji_report_finding(const struct miji_report *report,
                                      size_t index,
                                      struct miji_finding *out);
 
-// The number of coverage errors (non-zero exactly when `complete` is false).
-//
-// Returns `MIJI_OK`, `MIJI_ERR_NULL` or `MIJI_ERR_PANIC`.
-//
-// # Safety
-// `report` is NULL or a live handle; `out` is NULL or valid for writes.
+/**
+ * The number of coverage errors (non-zero exactly when `complete` is false).
+ *
+ * Returns `MIJI_OK`, `MIJI_ERR_NULL` or `MIJI_ERR_PANIC`.
+ *
+ * # Safety
+ * `report` is NULL or a live handle; `out` is NULL or valid for writes.
+ */
 enum miji_result miji_report_error_count(const struct miji_report *report, size_t *out);
 
-// Coverage error number `index` (0-based).
-//
-// Returns `MIJI_OK`, `MIJI_ERR_NULL`, `MIJI_ERR_INDEX` or `MIJI_ERR_PANIC`.
-//
-// # Safety
-// `report` is NULL or a live handle; `out` is NULL or valid for writes.
+/**
+ * Coverage error number `index` (0-based).
+ *
+ * Returns `MIJI_OK`, `MIJI_ERR_NULL`, `MIJI_ERR_INDEX` or `MIJI_ERR_PANIC`.
+ *
+ * # Safety
+ * `report` is NULL or a live handle; `out` is NULL or valid for writes.
+ */
 enum miji_result miji_report_error(const struct miji_report *report,
                                    size_t index,
                                    struct miji_record_error *out);
 
-// The report as the contract's JSON (`schema/report.v1.json`), one line, in a new
-// NUL-terminated string `*out` to free with `miji_string_free`.
-//
-// Returns `MIJI_OK`, `MIJI_ERR_NULL` or `MIJI_ERR_PANIC`. On failure `*out` is NULL.
-//
-// # Safety
-// `report` is NULL or a live handle; `out` is NULL or valid for writes.
+/**
+ * The report as the contract's JSON (`schema/report.v1.json`), one line, in a new
+ * NUL-terminated string `*out` to free with `miji_string_free`.
+ *
+ * Returns `MIJI_OK`, `MIJI_ERR_NULL` or `MIJI_ERR_PANIC`. On failure `*out` is NULL.
+ *
+ * # Safety
+ * `report` is NULL or a live handle; `out` is NULL or valid for writes.
+ */
 enum miji_result miji_report_json(const struct miji_report *report, char **out);
 
-// Frees a report and every string its accessors handed out. NULL is a no-op.
-//
-// # Safety
-// `report` is NULL or a live handle that no other thread is still using.
+/**
+ * Frees a report and every string its accessors handed out. NULL is a no-op.
+ *
+ * # Safety
+ * `report` is NULL or a live handle that no other thread is still using.
+ */
 void miji_report_free(struct miji_report *report);
 
-// Compiles the embedded default policy into `*out`.
-//
-// Returns `MIJI_OK`, `MIJI_ERR_NULL` or `MIJI_ERR_PANIC`. On failure `*out` is NULL.
-//
-// # Safety
-// `out` is NULL or valid for writes.
+/**
+ * Compiles the embedded default policy into `*out`.
+ *
+ * Returns `MIJI_OK`, `MIJI_ERR_NULL` or `MIJI_ERR_PANIC`. On failure `*out` is NULL.
+ *
+ * # Safety
+ * `out` is NULL or valid for writes.
+ */
 enum miji_result miji_scanner_new(struct miji_scanner **out);
 
-// Compiles the policy file at `path` (TOML; any bytes the OS accepts as a path) into `*out`.
-// The embedded default packs are loaded too unless `flags` has `MIJI_NO_DEFAULT_POLICY` or
-// the file says `extends = [...]`; word-list files resolve relative to the file.
-//
-// Returns `MIJI_OK`, `MIJI_ERR_NULL`, `MIJI_ERR_IO` (unreadable file), `MIJI_ERR_UTF8` (the
-// file is not UTF-8), `MIJI_ERR_POLICY` (see `miji_last_error_code()`), `MIJI_ERR_ARGUMENT`
-// (unknown flags) or `MIJI_ERR_PANIC`. On failure `*out` is NULL.
-//
-// # Safety
-// `path` is NULL or a NUL-terminated string; `out` is NULL or valid for writes.
+/**
+ * Compiles the policy file at `path` (TOML; any bytes the OS accepts as a path) into `*out`.
+ * The embedded default packs are loaded too unless `flags` has `MIJI_NO_DEFAULT_POLICY` or
+ * the file says `extends = [...]`; word-list files resolve relative to the file.
+ *
+ * Returns `MIJI_OK`, `MIJI_ERR_NULL`, `MIJI_ERR_IO` (unreadable file), `MIJI_ERR_UTF8` (the
+ * file is not UTF-8), `MIJI_ERR_POLICY` (see `miji_last_error_code()`), `MIJI_ERR_ARGUMENT`
+ * (unknown flags) or `MIJI_ERR_PANIC`. On failure `*out` is NULL.
+ *
+ * # Safety
+ * `path` is NULL or a NUL-terminated string; `out` is NULL or valid for writes.
+ */
 enum miji_result miji_scanner_from_file(const char *path,
                                         uint32_t flags,
                                         struct miji_scanner **out);
 
-// Compiles a policy given as TOML text (UTF-8) into `*out`. `name` names the source in
-// diagnostics (`error[P003]: ... --> name:4:7`); NULL means `"<string>"`. The embedded
-// default packs are loaded too unless `flags` has `MIJI_NO_DEFAULT_POLICY` or the text says
-// `extends = [...]`.
-//
-// Returns `MIJI_OK`, `MIJI_ERR_NULL`, `MIJI_ERR_UTF8`, `MIJI_ERR_POLICY`,
-// `MIJI_ERR_ARGUMENT` or `MIJI_ERR_PANIC`. On failure `*out` is NULL.
-//
-// # Safety
-// `policy` is NULL or a NUL-terminated string; `name` is NULL or a NUL-terminated string;
-// `out` is NULL or valid for writes.
+/**
+ * Compiles a policy given as TOML text (UTF-8) into `*out`. `name` names the source in
+ * diagnostics (`error[P003]: ... --> name:4:7`); NULL means `"<string>"`. The embedded
+ * default packs are loaded too unless `flags` has `MIJI_NO_DEFAULT_POLICY` or the text says
+ * `extends = [...]`.
+ *
+ * Returns `MIJI_OK`, `MIJI_ERR_NULL`, `MIJI_ERR_UTF8`, `MIJI_ERR_POLICY`,
+ * `MIJI_ERR_ARGUMENT` or `MIJI_ERR_PANIC`. On failure `*out` is NULL.
+ *
+ * # Safety
+ * `policy` is NULL or a NUL-terminated string; `name` is NULL or a NUL-terminated string;
+ * `out` is NULL or valid for writes.
+ */
 enum miji_result miji_scanner_from_string(const char *policy,
                                           const char *name,
                                           uint32_t flags,
                                           struct miji_scanner **out);
 
-// Compiles `scanner`'s policy again from the same sources (re-reading a policy file) into a
-// new handle `*out`. `scanner` is left untouched and stays valid: swap the pointers when the
-// call succeeds, keep the old handle when it fails.
-//
-// Returns the same codes as the constructor that made `scanner`. On failure `*out` is NULL.
-//
-// # Safety
-// `scanner` is NULL or a live handle; `out` is NULL or valid for writes.
+/**
+ * Compiles `scanner`'s policy again from the same sources (re-reading a policy file) into a
+ * new handle `*out`. `scanner` is left untouched and stays valid: swap the pointers when the
+ * call succeeds, keep the old handle when it fails.
+ *
+ * Returns the same codes as the constructor that made `scanner`. On failure `*out` is NULL.
+ *
+ * # Safety
+ * `scanner` is NULL or a live handle; `out` is NULL or valid for writes.
+ */
 enum miji_result miji_scanner_reload(const struct miji_scanner *scanner, struct miji_scanner **out);
 
-// The digest of the compiled policy (`"sha256:"` + 16 hex digits), as every report's
-// `policy` field carries it. `*out` stays valid until the scanner is freed.
-//
-// Returns `MIJI_OK`, `MIJI_ERR_NULL` or `MIJI_ERR_PANIC`.
-//
-// # Safety
-// `scanner` is NULL or a live handle; `out` is NULL or valid for writes.
+/**
+ * The digest of the compiled policy (`"sha256:"` + 16 hex digits), as every report's
+ * `policy` field carries it. `*out` stays valid until the scanner is freed.
+ *
+ * Returns `MIJI_OK`, `MIJI_ERR_NULL` or `MIJI_ERR_PANIC`.
+ *
+ * # Safety
+ * `scanner` is NULL or a live handle; `out` is NULL or valid for writes.
+ */
 enum miji_result miji_scanner_digest(const struct miji_scanner *scanner, const char **out);
 
-// Frees a scanner. Reports made with it stay valid. NULL is a no-op.
-//
-// # Safety
-// `scanner` is NULL or a live handle that no other thread is still using.
+/**
+ * Frees a scanner. Reports made with it stay valid. NULL is a no-op.
+ *
+ * # Safety
+ * `scanner` is NULL or a live handle that no other thread is still using.
+ */
 void miji_scanner_free(struct miji_scanner *scanner);
 
-// Scans a buffer as plain text (UTF-8; invalid sequences are replaced, never an error) into
-// a new report `*out`. `(NULL, 0)` is the empty buffer.
-//
-// Returns `MIJI_OK`, `MIJI_ERR_NULL`, `MIJI_ERR_ARGUMENT` (`len` over `PTRDIFF_MAX`) or
-// `MIJI_ERR_PANIC`. On failure `*out` is NULL. Free the report with `miji_report_free`.
-//
-// # Safety
-// `scanner` is NULL or a live handle; `data` is NULL or valid for reads of `len` bytes;
-// `out` is NULL or valid for writes.
+/**
+ * Scans a buffer as plain text (UTF-8; invalid sequences are replaced, never an error) into
+ * a new report `*out`. `(NULL, 0)` is the empty buffer.
+ *
+ * Returns `MIJI_OK`, `MIJI_ERR_NULL`, `MIJI_ERR_ARGUMENT` (`len` over `PTRDIFF_MAX`) or
+ * `MIJI_ERR_PANIC`. On failure `*out` is NULL. Free the report with `miji_report_free`.
+ *
+ * # Safety
+ * `scanner` is NULL or a live handle; `data` is NULL or valid for reads of `len` bytes;
+ * `out` is NULL or valid for writes.
+ */
 enum miji_result miji_scan(const struct miji_scanner *scanner,
                            const uint8_t *data,
                            size_t len,
                            struct miji_report **out);
 
-// Scans an in-memory document named `name` (a file name: with the content's magic bytes it
-// decides the format, so a docx, zip or GBK text buffer is read as such, and it is scanned
-// itself as an `@name` segment; `""` for none) into a new report `*out`. Unreadable parts
-// are errors on the report (`complete` is false), not a failed call.
-//
-// Returns `MIJI_OK`, `MIJI_ERR_NULL`, `MIJI_ERR_ARGUMENT` or `MIJI_ERR_PANIC`.
-//
-// # Safety
-// As for `miji_scan`; `name` is NULL or a NUL-terminated string.
+/**
+ * Scans an in-memory document named `name` (a file name: with the content's magic bytes it
+ * decides the format, so a docx, zip or GBK text buffer is read as such, and it is scanned
+ * itself as an `@name` segment; `""` for none) into a new report `*out`. Unreadable parts
+ * are errors on the report (`complete` is false), not a failed call.
+ *
+ * Returns `MIJI_OK`, `MIJI_ERR_NULL`, `MIJI_ERR_ARGUMENT` or `MIJI_ERR_PANIC`.
+ *
+ * # Safety
+ * As for `miji_scan`; `name` is NULL or a NUL-terminated string.
+ */
 enum miji_result miji_scan_document(const struct miji_scanner *scanner,
                                     const char *name,
                                     const uint8_t *data,
                                     size_t len,
                                     struct miji_report **out);
 
-// Reads and scans the file at `path` (plain text in any common encoding, zip, tar, gzip,
-// docx, xlsx, pptx; within the extractor's default limits) into a new report `*out`. The
-// report's `path` is `path` as given.
-//
-// Returns `MIJI_OK`, `MIJI_ERR_NULL`, `MIJI_ERR_IO` (the file is missing, unreadable or a
-// directory; `*out` is then NULL) or `MIJI_ERR_PANIC`. A file that is read but whose parts
-// cannot all be extracted (corrupt, encrypted, over a limit) is `MIJI_OK` with a report whose
-// `complete` is false.
-//
-// # Safety
-// `scanner` is NULL or a live handle; `path` is NULL or a NUL-terminated string; `out` is
-// NULL or valid for writes.
+/**
+ * Reads and scans the file at `path` (plain text in any common encoding, zip, tar, gzip,
+ * docx, xlsx, pptx; within the extractor's default limits) into a new report `*out`. The
+ * report's `path` is `path` as given.
+ *
+ * Returns `MIJI_OK`, `MIJI_ERR_NULL`, `MIJI_ERR_IO` (the file is missing, unreadable or a
+ * directory; `*out` is then NULL) or `MIJI_ERR_PANIC`. A file that is read but whose parts
+ * cannot all be extracted (corrupt, encrypted, over a limit) is `MIJI_OK` with a report whose
+ * `complete` is false.
+ *
+ * # Safety
+ * `scanner` is NULL or a live handle; `path` is NULL or a NUL-terminated string; `out` is
+ * NULL or valid for writes.
+ */
 enum miji_result miji_scan_file(const struct miji_scanner *scanner,
                                 const char *path,
                                 struct miji_report **out);
 
-// Redacts a buffer: returns in `*out` a new NUL-terminated string, the text with every
-// keyword and detector finding replaced by its mask (markings only where the policy masks
-// them). Invalid UTF-8 in `data` is replaced by U+FFFD first. `*out_len`, when `out_len` is
-// not NULL, receives the length in bytes without the terminating NUL (the text may contain
-// NUL bytes if `data` did). Free `*out` with `miji_string_free`.
-//
-// Returns `MIJI_OK`, `MIJI_ERR_NULL`, `MIJI_ERR_ARGUMENT` or `MIJI_ERR_PANIC`. On failure
-// `*out` is NULL.
-//
-// # Safety
-// `scanner` is NULL or a live handle; `data` is NULL or valid for reads of `len` bytes;
-// `out` and `out_len` are NULL or valid for writes.
+/**
+ * Redacts a buffer: returns in `*out` a new NUL-terminated string, the text with every
+ * keyword and detector finding replaced by its mask (markings only where the policy masks
+ * them). Invalid UTF-8 in `data` is replaced by U+FFFD first. `*out_len`, when `out_len` is
+ * not NULL, receives the length in bytes without the terminating NUL (the text may contain
+ * NUL bytes if `data` did). Free `*out` with `miji_string_free`.
+ *
+ * Returns `MIJI_OK`, `MIJI_ERR_NULL`, `MIJI_ERR_ARGUMENT` or `MIJI_ERR_PANIC`. On failure
+ * `*out` is NULL.
+ *
+ * # Safety
+ * `scanner` is NULL or a live handle; `data` is NULL or valid for reads of `len` bytes;
+ * `out` and `out_len` are NULL or valid for writes.
+ */
 enum miji_result miji_redact(const struct miji_scanner *scanner,
                              const uint8_t *data,
                              size_t len,

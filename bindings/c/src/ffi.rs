@@ -18,11 +18,18 @@ pub(crate) struct Failure {
 
 impl Failure {
     pub(crate) fn new(result: miji_result, message: impl Into<String>) -> Failure {
-        Failure { result, message: message.into(), code: None }
+        Failure {
+            result,
+            message: message.into(),
+            code: None,
+        }
     }
 
     pub(crate) fn null(argument: &str) -> Failure {
-        Failure::new(miji_result::MIJI_ERR_NULL, format!("argument `{argument}` is NULL"))
+        Failure::new(
+            miji_result::MIJI_ERR_NULL,
+            format!("argument `{argument}` is NULL"),
+        )
     }
 }
 
@@ -66,17 +73,23 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> miji_result {
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic payload".to_owned());
             drop_payload(payload);
-            Failure::new(miji_result::MIJI_ERR_PANIC, format!("internal error: miji panicked: {what}"))
+            Failure::new(
+                miji_result::MIJI_ERR_PANIC,
+                format!("internal error: miji panicked: {what}"),
+            )
         }
     };
     let result = failure.result;
-    set_last_error(Some(LastError { message: c_string(&failure.message), code: failure.code.as_deref().map(c_string) }));
+    set_last_error(Some(LastError {
+        message: c_string(&failure.message),
+        code: failure.code.as_deref().map(c_string),
+    }));
     result
 }
 
-/// Runs a `void` export (the free functions): catches panics, records nothing.
+/// Runs a `void` export (the free functions): catches panics, leaves the last error alone
+/// (so that it can still be read after cleaning up).
 pub(crate) fn guard_void(body: impl FnOnce()) {
-    set_last_error(None);
     if let Err(payload) = catch_unwind(AssertUnwindSafe(body)) {
         drop_payload(payload);
     }
@@ -121,19 +134,35 @@ pub(crate) unsafe fn in_cstr<'a>(p: *const c_char, argument: &str) -> Result<&'a
 
 /// A C string argument that must be UTF-8.
 pub(crate) fn utf8<'a>(s: &'a CStr, argument: &str) -> Result<&'a str, Failure> {
-    s.to_str().map_err(|e| Failure::new(miji_result::MIJI_ERR_UTF8, format!("argument `{argument}` is not valid UTF-8: {e}")))
+    s.to_str().map_err(|e| {
+        Failure::new(
+            miji_result::MIJI_ERR_UTF8,
+            format!("argument `{argument}` is not valid UTF-8: {e}"),
+        )
+    })
 }
 
 /// Checks a `(data, len)` buffer argument; `(NULL, 0)` is the empty buffer.
 ///
 /// # Safety
 /// `data` is NULL or valid for reads of `len` bytes.
-pub(crate) unsafe fn in_bytes<'a>(data: *const u8, len: usize, argument: &str) -> Result<&'a [u8], Failure> {
+pub(crate) unsafe fn in_bytes<'a>(
+    data: *const u8,
+    len: usize,
+    argument: &str,
+) -> Result<&'a [u8], Failure> {
     if data.is_null() {
-        return if len == 0 { Ok(&[]) } else { Err(Failure::null(argument)) };
+        return if len == 0 {
+            Ok(&[])
+        } else {
+            Err(Failure::null(argument))
+        };
     }
     if len > isize::MAX as usize {
-        return Err(Failure::new(miji_result::MIJI_ERR_ARGUMENT, format!("argument `len` ({len}) is larger than PTRDIFF_MAX")));
+        return Err(Failure::new(
+            miji_result::MIJI_ERR_ARGUMENT,
+            format!("argument `len` ({len}) is larger than PTRDIFF_MAX"),
+        ));
     }
     // SAFETY: non-NULL, and valid for `len` bytes by the caller's contract.
     Ok(unsafe { std::slice::from_raw_parts(data, len) })
@@ -177,12 +206,16 @@ pub(crate) fn alloc_string(bytes: &[u8]) -> *mut c_char {
 /// The message of the last failed call on this thread, or NULL when the last call succeeded.
 ///
 /// The pointer stays valid until the next call on the same thread to any miji function other
-/// than `miji_last_error`, `miji_last_error_code`, the `*_name` functions and the version
-/// functions; copy the text if you need it longer. Never fails.
+/// than `miji_last_error`, `miji_last_error_code`, the `*_free` functions, the `*_name`
+/// functions and the version functions; copy the text if you need it longer. Never fails.
 #[unsafe(no_mangle)]
 pub extern "C" fn miji_last_error() -> *const c_char {
     LAST_ERROR
-        .try_with(|last| last.try_borrow().ok().and_then(|l| l.as_ref().map(|e| e.message.as_ptr())))
+        .try_with(|last| {
+            last.try_borrow()
+                .ok()
+                .and_then(|l| l.as_ref().map(|e| e.message.as_ptr()))
+        })
         .ok()
         .flatten()
         .unwrap_or(std::ptr::null())
@@ -193,7 +226,11 @@ pub extern "C" fn miji_last_error() -> *const c_char {
 #[unsafe(no_mangle)]
 pub extern "C" fn miji_last_error_code() -> *const c_char {
     LAST_ERROR
-        .try_with(|last| last.try_borrow().ok().and_then(|l| l.as_ref().and_then(|e| e.code.as_ref().map(|c| c.as_ptr()))))
+        .try_with(|last| {
+            last.try_borrow()
+                .ok()
+                .and_then(|l| l.as_ref().and_then(|e| e.code.as_ref().map(|c| c.as_ptr())))
+        })
         .ok()
         .flatten()
         .unwrap_or(std::ptr::null())
@@ -226,7 +263,9 @@ mod tests {
     fn a_panic_is_a_result_code_and_a_message() {
         let r = guard(|| panic!("boom"));
         assert_eq!(r, miji_result::MIJI_ERR_PANIC);
-        let msg = unsafe { CStr::from_ptr(miji_last_error()) }.to_str().unwrap();
+        let msg = unsafe { CStr::from_ptr(miji_last_error()) }
+            .to_str()
+            .unwrap();
         assert!(msg.contains("boom"), "{msg}");
         assert!(miji_last_error_code().is_null());
         assert_eq!(guard(|| Ok(())), miji_result::MIJI_OK);

@@ -175,7 +175,13 @@ pub extern "C" fn miji_abi_version() -> u32 {
 /// `"top-secret"`), a static string, or NULL when `level` is not a `miji_level` value.
 #[unsafe(no_mangle)]
 pub extern "C" fn miji_level_name(level: i32) -> *const c_char {
-    static NAMES: [&str; 5] = ["public\0", "internal\0", "confidential\0", "secret\0", "top-secret\0"];
+    static NAMES: [&str; 5] = [
+        "public\0",
+        "internal\0",
+        "confidential\0",
+        "secret\0",
+        "top-secret\0",
+    ];
     static_name(&NAMES, level)
 }
 
@@ -205,7 +211,10 @@ pub extern "C" fn miji_result_name(result: i32) -> *const c_char {
 }
 
 fn static_name(names: &'static [&'static str], index: i32) -> *const c_char {
-    usize::try_from(index).ok().and_then(|i| names.get(i)).map_or(std::ptr::null(), |n| n.as_ptr().cast())
+    usize::try_from(index)
+        .ok()
+        .and_then(|i| names.get(i))
+        .map_or(std::ptr::null(), |n| n.as_ptr().cast())
 }
 
 #[cfg(test)]
@@ -231,7 +240,10 @@ mod tests {
         assert_eq!(name(miji_level_name(5)), None);
         assert_eq!(name(miji_level_name(-1)), None);
         assert_eq!(name(miji_action_name(4)), None);
-        assert_eq!(name(miji_result_name(miji_result::MIJI_ERR_ARGUMENT as i32)), Some("MIJI_ERR_ARGUMENT"));
+        assert_eq!(
+            name(miji_result_name(miji_result::MIJI_ERR_ARGUMENT as i32)),
+            Some("MIJI_ERR_ARGUMENT")
+        );
         assert_eq!(name(miji_result_name(8)), None);
         assert_eq!(name(miji_version()), Some(env!("CARGO_PKG_VERSION")));
         assert_eq!(miji_abi_version(), MIJI_ABI_VERSION);

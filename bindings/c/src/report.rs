@@ -69,7 +69,10 @@ fn location(components: &[String]) -> CString {
 
 impl miji_report {
     pub(crate) fn new(report: Report) -> miji_report {
-        miji_report { report, strings: OnceLock::new() }
+        miji_report {
+            report,
+            strings: OnceLock::new(),
+        }
     }
 
     fn strings(&self) -> &Strings {
@@ -204,7 +207,11 @@ pub struct miji_record_error {
 ///
 /// # Safety
 /// `report` is NULL or a live handle; `out` is NULL or valid for writes.
-unsafe fn read<T>(report: *const miji_report, out: *mut T, get: impl FnOnce(&miji_report) -> Result<T, Failure>) -> miji_result {
+unsafe fn read<T>(
+    report: *const miji_report,
+    out: *mut T,
+    get: impl FnOnce(&miji_report) -> Result<T, Failure>,
+) -> miji_result {
     guard(|| {
         // SAFETY: forwarded caller contract.
         let (report, out) = unsafe { (in_ptr(report, "report")?, out_ptr(out, "out")?) };
@@ -220,7 +227,10 @@ unsafe fn read<T>(report: *const miji_report, out: *mut T, get: impl FnOnce(&mij
 /// # Safety
 /// `report` is NULL or a live handle; `out` is NULL or valid for writes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn miji_report_level(report: *const miji_report, out: *mut miji_level) -> miji_result {
+pub unsafe extern "C" fn miji_report_level(
+    report: *const miji_report,
+    out: *mut miji_level,
+) -> miji_result {
     // SAFETY: forwarded caller contract.
     unsafe { read(report, out, |r| Ok(r.report.level.into())) }
 }
@@ -232,7 +242,10 @@ pub unsafe extern "C" fn miji_report_level(report: *const miji_report, out: *mut
 /// # Safety
 /// `report` is NULL or a live handle; `out` is NULL or valid for writes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn miji_report_action(report: *const miji_report, out: *mut miji_action) -> miji_result {
+pub unsafe extern "C" fn miji_report_action(
+    report: *const miji_report,
+    out: *mut miji_action,
+) -> miji_result {
     // SAFETY: forwarded caller contract.
     unsafe { read(report, out, |r| Ok(r.report.action.into())) }
 }
@@ -244,7 +257,10 @@ pub unsafe extern "C" fn miji_report_action(report: *const miji_report, out: *mu
 /// # Safety
 /// `report` is NULL or a live handle; `out` is NULL or valid for writes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn miji_report_complete(report: *const miji_report, out: *mut bool) -> miji_result {
+pub unsafe extern "C" fn miji_report_complete(
+    report: *const miji_report,
+    out: *mut bool,
+) -> miji_result {
     // SAFETY: forwarded caller contract.
     unsafe { read(report, out, |r| Ok(r.report.complete)) }
 }
@@ -256,7 +272,10 @@ pub unsafe extern "C" fn miji_report_complete(report: *const miji_report, out: *
 /// # Safety
 /// `report` is NULL or a live handle; `out` is NULL or valid for writes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn miji_report_bytes(report: *const miji_report, out: *mut u64) -> miji_result {
+pub unsafe extern "C" fn miji_report_bytes(
+    report: *const miji_report,
+    out: *mut u64,
+) -> miji_result {
     // SAFETY: forwarded caller contract.
     unsafe { read(report, out, |r| Ok(r.report.bytes)) }
 }
@@ -268,7 +287,10 @@ pub unsafe extern "C" fn miji_report_bytes(report: *const miji_report, out: *mut
 /// # Safety
 /// `report` is NULL or a live handle; `out` is NULL or valid for writes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn miji_report_marking(report: *const miji_report, out: *mut miji_marking) -> miji_result {
+pub unsafe extern "C" fn miji_report_marking(
+    report: *const miji_report,
+    out: *mut miji_marking,
+) -> miji_result {
     // SAFETY: forwarded caller contract.
     unsafe {
         read(report, out, |r| {
@@ -287,7 +309,9 @@ pub unsafe extern "C" fn miji_report_marking(report: *const miji_report, out: *m
                 confidence: miji_confidence::MIJI_CONFIDENCE_LOW,
                 rule: null(),
             };
-            let (Some(m), Some(s)) = (&r.report.marking, &r.strings().marking) else { return Ok(none) };
+            let (Some(m), Some(s)) = (&r.report.marking, &r.strings().marking) else {
+                return Ok(none);
+            };
             Ok(miji_marking {
                 present: true,
                 scheme: s.scheme.as_ptr(),
@@ -314,7 +338,10 @@ pub unsafe extern "C" fn miji_report_marking(report: *const miji_report, out: *m
 /// # Safety
 /// `report` is NULL or a live handle; `out` is NULL or valid for writes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn miji_report_finding_count(report: *const miji_report, out: *mut usize) -> miji_result {
+pub unsafe extern "C" fn miji_report_finding_count(
+    report: *const miji_report,
+    out: *mut usize,
+) -> miji_result {
     // SAFETY: forwarded caller contract.
     unsafe { read(report, out, |r| Ok(r.report.findings.len())) }
 }
@@ -327,13 +354,23 @@ pub unsafe extern "C" fn miji_report_finding_count(report: *const miji_report, o
 /// # Safety
 /// `report` is NULL or a live handle; `out` is NULL or valid for writes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn miji_report_finding(report: *const miji_report, index: usize, out: *mut miji_finding) -> miji_result {
+pub unsafe extern "C" fn miji_report_finding(
+    report: *const miji_report,
+    index: usize,
+    out: *mut miji_finding,
+) -> miji_result {
     // SAFETY: forwarded caller contract.
     unsafe {
         read(report, out, |r| {
             let count = r.report.findings.len();
-            let (Some(f), Some(s)) = (r.report.findings.get(index), r.strings().findings.get(index)) else {
-                return Err(Failure::new(miji_result::MIJI_ERR_INDEX, format!("finding index {index} out of range (count {count})")));
+            let (Some(f), Some(s)) = (
+                r.report.findings.get(index),
+                r.strings().findings.get(index),
+            ) else {
+                return Err(Failure::new(
+                    miji_result::MIJI_ERR_INDEX,
+                    format!("finding index {index} out of range (count {count})"),
+                ));
             };
             Ok(miji_finding {
                 kind: f.kind.into(),
@@ -363,7 +400,10 @@ pub unsafe extern "C" fn miji_report_finding(report: *const miji_report, index: 
 /// # Safety
 /// `report` is NULL or a live handle; `out` is NULL or valid for writes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn miji_report_error_count(report: *const miji_report, out: *mut usize) -> miji_result {
+pub unsafe extern "C" fn miji_report_error_count(
+    report: *const miji_report,
+    out: *mut usize,
+) -> miji_result {
     // SAFETY: forwarded caller contract.
     unsafe { read(report, out, |r| Ok(r.report.errors.len())) }
 }
@@ -375,15 +415,26 @@ pub unsafe extern "C" fn miji_report_error_count(report: *const miji_report, out
 /// # Safety
 /// `report` is NULL or a live handle; `out` is NULL or valid for writes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn miji_report_error(report: *const miji_report, index: usize, out: *mut miji_record_error) -> miji_result {
+pub unsafe extern "C" fn miji_report_error(
+    report: *const miji_report,
+    index: usize,
+    out: *mut miji_record_error,
+) -> miji_result {
     // SAFETY: forwarded caller contract.
     unsafe {
         read(report, out, |r| {
             let count = r.report.errors.len();
             let s = r.strings().errors.get(index).ok_or_else(|| {
-                Failure::new(miji_result::MIJI_ERR_INDEX, format!("error index {index} out of range (count {count})"))
+                Failure::new(
+                    miji_result::MIJI_ERR_INDEX,
+                    format!("error index {index} out of range (count {count})"),
+                )
             })?;
-            Ok(miji_record_error { kind: s.kind.as_ptr(), location: s.location.as_ptr(), message: s.message.as_ptr() })
+            Ok(miji_record_error {
+                kind: s.kind.as_ptr(),
+                location: s.location.as_ptr(),
+                message: s.message.as_ptr(),
+            })
         })
     }
 }
@@ -396,11 +447,16 @@ pub unsafe extern "C" fn miji_report_error(report: *const miji_report, index: us
 /// # Safety
 /// `report` is NULL or a live handle; `out` is NULL or valid for writes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn miji_report_json(report: *const miji_report, out: *mut *mut c_char) -> miji_result {
+pub unsafe extern "C" fn miji_report_json(
+    report: *const miji_report,
+    out: *mut *mut c_char,
+) -> miji_result {
     // SAFETY: forwarded caller contract.
     unsafe {
         clear_out(out);
-        read(report, out, |r| Ok(alloc_string(r.report.to_json().as_bytes())))
+        read(report, out, |r| {
+            Ok(alloc_string(r.report.to_json().as_bytes()))
+        })
     }
 }
 

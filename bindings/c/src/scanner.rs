@@ -1,6 +1,8 @@
 //! The compiled-policy handle and the scan entry points.
 
-use crate::ffi::{Failure, alloc_string, clear_out, guard, guard_void, in_bytes, in_cstr, in_ptr, out_ptr, utf8};
+use crate::ffi::{
+    Failure, alloc_string, clear_out, guard, guard_void, in_bytes, in_cstr, in_ptr, out_ptr, utf8,
+};
 use crate::report::miji_report;
 use crate::{MIJI_NO_DEFAULT_POLICY, miji_result};
 use miji::{ErrorKind, PolicyBuilder, Scanner};
@@ -23,13 +25,23 @@ pub struct miji_scanner {
 #[derive(Debug, Clone)]
 enum Recipe {
     Default,
-    File { path: PathBuf, default_policy: bool },
-    Source { name: String, text: String, default_policy: bool },
+    File {
+        path: PathBuf,
+        default_policy: bool,
+    },
+    Source {
+        name: String,
+        text: String,
+        default_policy: bool,
+    },
 }
 
 fn default_policy(flags: u32) -> Result<bool, Failure> {
     if flags & !MIJI_NO_DEFAULT_POLICY != 0 {
-        return Err(Failure::new(miji_result::MIJI_ERR_ARGUMENT, format!("unknown flags {flags:#x}")));
+        return Err(Failure::new(
+            miji_result::MIJI_ERR_ARGUMENT,
+            format!("unknown flags {flags:#x}"),
+        ));
     }
     Ok(flags & MIJI_NO_DEFAULT_POLICY == 0)
 }
@@ -37,18 +49,37 @@ fn default_policy(flags: u32) -> Result<bool, Failure> {
 fn compile(recipe: Recipe) -> Result<miji_scanner, Failure> {
     let builder = match &recipe {
         Recipe::Default => PolicyBuilder::new(),
-        Recipe::File { path, default_policy } => {
+        Recipe::File {
+            path,
+            default_policy,
+        } => {
             let name = path.display().to_string();
-            let bytes = std::fs::read(path)
-                .map_err(|e| Failure::new(miji_result::MIJI_ERR_IO, format!("cannot read policy file {name}: {e}")))?;
-            let text = String::from_utf8(bytes)
-                .map_err(|e| Failure::new(miji_result::MIJI_ERR_UTF8, format!("policy file {name} is not valid UTF-8: {e}")))?;
+            let bytes = std::fs::read(path).map_err(|e| {
+                Failure::new(
+                    miji_result::MIJI_ERR_IO,
+                    format!("cannot read policy file {name}: {e}"),
+                )
+            })?;
+            let text = String::from_utf8(bytes).map_err(|e| {
+                Failure::new(
+                    miji_result::MIJI_ERR_UTF8,
+                    format!("policy file {name} is not valid UTF-8: {e}"),
+                )
+            })?;
             let base = path.parent().map(|p| p.display().to_string());
-            PolicyBuilder::new().default_policy(*default_policy).source(name, text, base)
+            PolicyBuilder::new()
+                .default_policy(*default_policy)
+                .source(name, text, base)
         }
-        Recipe::Source { name, text, default_policy } => {
-            PolicyBuilder::new().default_policy(*default_policy).source(name.clone(), text.clone(), None)
-        }
+        Recipe::Source {
+            name,
+            text,
+            default_policy,
+        } => PolicyBuilder::new().default_policy(*default_policy).source(
+            name.clone(),
+            text.clone(),
+            None,
+        ),
     };
     let policy = builder.build().map_err(|e| Failure {
         result: miji_result::MIJI_ERR_POLICY,
@@ -56,7 +87,12 @@ fn compile(recipe: Recipe) -> Result<miji_scanner, Failure> {
         code: Some(e.code().to_owned()),
     })?;
     let digest = crate::ffi::c_string(policy.digest());
-    Ok(miji_scanner { scanner: Scanner::new(policy), extractor: Extractor::default(), recipe, digest })
+    Ok(miji_scanner {
+        scanner: Scanner::new(policy),
+        extractor: Extractor::default(),
+        recipe,
+        digest,
+    })
 }
 
 fn publish(out: &mut *mut miji_scanner, recipe: Recipe) -> Result<(), Failure> {
@@ -103,14 +139,24 @@ pub unsafe extern "C" fn miji_scanner_new(out: *mut *mut miji_scanner) -> miji_r
 /// # Safety
 /// `path` is NULL or a NUL-terminated string; `out` is NULL or valid for writes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn miji_scanner_from_file(path: *const c_char, flags: u32, out: *mut *mut miji_scanner) -> miji_result {
+pub unsafe extern "C" fn miji_scanner_from_file(
+    path: *const c_char,
+    flags: u32,
+    out: *mut *mut miji_scanner,
+) -> miji_result {
     // SAFETY: forwarded caller contract.
     unsafe { clear_out(out) };
     guard(|| {
         // SAFETY: forwarded caller contract.
         let (path, out) = unsafe { (in_cstr(path, "path")?, out_ptr(out, "out")?) };
         let default_policy = default_policy(flags)?;
-        publish(out, Recipe::File { path: path_of(path)?, default_policy })
+        publish(
+            out,
+            Recipe::File {
+                path: path_of(path)?,
+                default_policy,
+            },
+        )
     })
 }
 
@@ -145,7 +191,14 @@ pub unsafe extern "C" fn miji_scanner_from_string(
             utf8(unsafe { CStr::from_ptr(name) }, "name")?.to_owned()
         };
         let default_policy = default_policy(flags)?;
-        publish(out, Recipe::Source { name, text, default_policy })
+        publish(
+            out,
+            Recipe::Source {
+                name,
+                text,
+                default_policy,
+            },
+        )
     })
 }
 
@@ -158,7 +211,10 @@ pub unsafe extern "C" fn miji_scanner_from_string(
 /// # Safety
 /// `scanner` is NULL or a live handle; `out` is NULL or valid for writes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn miji_scanner_reload(scanner: *const miji_scanner, out: *mut *mut miji_scanner) -> miji_result {
+pub unsafe extern "C" fn miji_scanner_reload(
+    scanner: *const miji_scanner,
+    out: *mut *mut miji_scanner,
+) -> miji_result {
     // SAFETY: forwarded caller contract.
     unsafe { clear_out(out) };
     guard(|| {
@@ -176,7 +232,10 @@ pub unsafe extern "C" fn miji_scanner_reload(scanner: *const miji_scanner, out: 
 /// # Safety
 /// `scanner` is NULL or a live handle; `out` is NULL or valid for writes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn miji_scanner_digest(scanner: *const miji_scanner, out: *mut *const c_char) -> miji_result {
+pub unsafe extern "C" fn miji_scanner_digest(
+    scanner: *const miji_scanner,
+    out: *mut *const c_char,
+) -> miji_result {
     guard(|| {
         // SAFETY: forwarded caller contract.
         let (scanner, out) = unsafe { (in_ptr(scanner, "scanner")?, out_ptr(out, "out")?) };
@@ -212,12 +271,23 @@ fn publish_report(out: &mut *mut miji_report, report: miji::Report) {
 /// `scanner` is NULL or a live handle; `data` is NULL or valid for reads of `len` bytes;
 /// `out` is NULL or valid for writes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn miji_scan(scanner: *const miji_scanner, data: *const u8, len: usize, out: *mut *mut miji_report) -> miji_result {
+pub unsafe extern "C" fn miji_scan(
+    scanner: *const miji_scanner,
+    data: *const u8,
+    len: usize,
+    out: *mut *mut miji_report,
+) -> miji_result {
     // SAFETY: forwarded caller contract.
     unsafe { clear_out(out) };
     guard(|| {
         // SAFETY: forwarded caller contract.
-        let (scanner, data, out) = unsafe { (in_ptr(scanner, "scanner")?, in_bytes(data, len, "data")?, out_ptr(out, "out")?) };
+        let (scanner, data, out) = unsafe {
+            (
+                in_ptr(scanner, "scanner")?,
+                in_bytes(data, len, "data")?,
+                out_ptr(out, "out")?,
+            )
+        };
         publish_report(out, scanner.scanner.scan(data));
         Ok(())
     })
@@ -245,7 +315,12 @@ pub unsafe extern "C" fn miji_scan_document(
     guard(|| {
         // SAFETY: forwarded caller contract.
         let (scanner, name, data, out) = unsafe {
-            (in_ptr(scanner, "scanner")?, in_cstr(name, "name")?, in_bytes(data, len, "data")?, out_ptr(out, "out")?)
+            (
+                in_ptr(scanner, "scanner")?,
+                in_cstr(name, "name")?,
+                in_bytes(data, len, "data")?,
+                out_ptr(out, "out")?,
+            )
         };
         let doc = scanner.extractor.extract(&name.to_string_lossy(), data);
         publish_report(out, scanner.scanner.scan_document(doc));
@@ -266,16 +341,33 @@ pub unsafe extern "C" fn miji_scan_document(
 /// `scanner` is NULL or a live handle; `path` is NULL or a NUL-terminated string; `out` is
 /// NULL or valid for writes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn miji_scan_file(scanner: *const miji_scanner, path: *const c_char, out: *mut *mut miji_report) -> miji_result {
+pub unsafe extern "C" fn miji_scan_file(
+    scanner: *const miji_scanner,
+    path: *const c_char,
+    out: *mut *mut miji_report,
+) -> miji_result {
     // SAFETY: forwarded caller contract.
     unsafe { clear_out(out) };
     guard(|| {
         // SAFETY: forwarded caller contract.
-        let (scanner, path, out) = unsafe { (in_ptr(scanner, "scanner")?, in_cstr(path, "path")?, out_ptr(out, "out")?) };
+        let (scanner, path, out) = unsafe {
+            (
+                in_ptr(scanner, "scanner")?,
+                in_cstr(path, "path")?,
+                out_ptr(out, "out")?,
+            )
+        };
         let path = path_of(path)?;
         let doc = scanner.extractor.extract_path(Path::new(&path));
-        if let Some(e) = doc.errors.iter().find(|e| e.kind == ErrorKind::Io && e.location.is_empty()) {
-            return Err(Failure::new(miji_result::MIJI_ERR_IO, format!("{}: {}", path.display(), e.message)));
+        if let Some(e) = doc
+            .errors
+            .iter()
+            .find(|e| e.kind == ErrorKind::Io && e.location.is_empty())
+        {
+            return Err(Failure::new(
+                miji_result::MIJI_ERR_IO,
+                format!("{}: {}", path.display(), e.message),
+            ));
         }
         publish_report(out, scanner.scanner.scan_document(doc));
         Ok(())
@@ -306,7 +398,13 @@ pub unsafe extern "C" fn miji_redact(
     unsafe { clear_out(out) };
     guard(|| {
         // SAFETY: forwarded caller contract.
-        let (scanner, data, out) = unsafe { (in_ptr(scanner, "scanner")?, in_bytes(data, len, "data")?, out_ptr(out, "out")?) };
+        let (scanner, data, out) = unsafe {
+            (
+                in_ptr(scanner, "scanner")?,
+                in_bytes(data, len, "data")?,
+                out_ptr(out, "out")?,
+            )
+        };
         let redacted = scanner.scanner.redact(&String::from_utf8_lossy(data));
         // SAFETY: forwarded caller contract.
         if let Some(out_len) = unsafe { out_len.as_mut() } {

@@ -6,7 +6,8 @@ use std::path::Path;
 #[test]
 fn committed_header_is_fresh() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml parses");
+    let config =
+        cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml parses");
     let mut generated = Vec::new();
     cbindgen::Builder::new()
         .with_config(config)
@@ -27,7 +28,16 @@ fn committed_header_is_fresh() {
         committed == generated,
         "bindings/c/include/miji.h is stale: run `MIJI_UPDATE_HEADER=1 cargo test -p miji-capi --test header` and commit it"
     );
-    for export in ["miji_scan", "miji_scan_file", "miji_report_json", "miji_last_error", "MIJI_ABI_VERSION"] {
-        assert!(generated.contains(export), "{export} missing from the header");
+    for export in [
+        "miji_scan",
+        "miji_scan_file",
+        "miji_report_json",
+        "miji_last_error",
+        "MIJI_ABI_VERSION",
+    ] {
+        assert!(
+            generated.contains(export),
+            "{export} missing from the header"
+        );
     }
 }

@@ -17,7 +17,7 @@ use miji::{ErrorKind, RecordError};
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList, PyTuple, PyType};
+use pyo3::types::{PyDict, PyTuple, PyType};
 use std::path::{Path, PathBuf};
 
 /// A failure inside the binding, independent of the GIL.
@@ -26,9 +26,15 @@ pub(crate) enum BindError {
     /// A policy that does not compile: every diagnostic.
     Policy(miji::Error),
     /// A named file that cannot be opened.
-    Io { error: std::io::Error, path: PathBuf },
+    Io {
+        error: std::io::Error,
+        path: PathBuf,
+    },
     /// `strict=True` and the record is incomplete: the first error, and the record itself.
-    Incomplete { error: RecordError, report: Box<PyReport> },
+    Incomplete {
+        error: RecordError,
+        report: Box<PyReport>,
+    },
     /// A panic caught at the boundary (a bug in miji).
     Internal(String),
     /// A bad argument.
@@ -37,7 +43,10 @@ pub(crate) enum BindError {
 
 impl BindError {
     pub(crate) fn io(error: std::io::Error, path: &Path) -> BindError {
-        BindError::Io { error, path: path.to_path_buf() }
+        BindError::Io {
+            error,
+            path: path.to_path_buf(),
+        }
     }
 }
 
@@ -91,7 +100,13 @@ pub(crate) fn classes(py: Python<'_>) -> PyResult<&Classes> {
         let none = py.None().into_bound(py);
         let exception = py.get_type::<pyo3::exceptions::PyException>();
         let value_error = py.get_type::<PyValueError>();
-        let miji_error = new_class(py, "MijiError", PyTuple::new(py, [exception])?, MIJI_ERROR_DOC, &[])?;
+        let miji_error = new_class(
+            py,
+            "MijiError",
+            PyTuple::new(py, [exception])?,
+            MIJI_ERROR_DOC,
+            &[],
+        )?;
         let base = miji_error.bind(py).clone();
         let policy_error = new_class(
             py,
@@ -102,8 +117,8 @@ pub(crate) fn classes(py: Python<'_>) -> PyResult<&Classes> {
                 ("code", "".into_pyobject(py)?.into_any()),
                 ("message", "".into_pyobject(py)?.into_any()),
                 ("file", none.clone()),
-                ("line", 0.into_pyobject(py)?.into_any()),
-                ("column", 0.into_pyobject(py)?.into_any()),
+                ("line", 0u32.into_pyobject(py)?.into_any()),
+                ("column", 0u32.into_pyobject(py)?.into_any()),
                 ("diagnostics", PyTuple::empty(py).into_any()),
             ],
         )?;
@@ -112,11 +127,26 @@ pub(crate) fn classes(py: Python<'_>) -> PyResult<&Classes> {
             ("location", PyTuple::empty(py).into_any()),
             ("report", none.clone()),
         ];
-        let extract_error =
-            new_class(py, "ExtractError", PyTuple::new(py, [base.clone()])?, EXTRACT_ERROR_DOC, &record_attrs)?;
-        let limit_exceeded =
-            new_class(py, "LimitExceeded", PyTuple::new(py, [base.clone()])?, LIMIT_EXCEEDED_DOC, &record_attrs)?;
-        Ok(Classes { miji_error, policy_error, extract_error, limit_exceeded })
+        let extract_error = new_class(
+            py,
+            "ExtractError",
+            PyTuple::new(py, [base.clone()])?,
+            EXTRACT_ERROR_DOC,
+            &record_attrs,
+        )?;
+        let limit_exceeded = new_class(
+            py,
+            "LimitExceeded",
+            PyTuple::new(py, [base.clone()])?,
+            LIMIT_EXCEEDED_DOC,
+            &record_attrs,
+        )?;
+        Ok(Classes {
+            miji_error,
+            policy_error,
+            extract_error,
+            limit_exceeded,
+        })
     })
 }
 
@@ -141,7 +171,11 @@ fn is_limit(kind: ErrorKind) -> bool {
     }
 }
 
-fn instance<'py>(class: &Py<PyType>, py: Python<'py>, message: String) -> PyResult<Bound<'py, PyAny>> {
+fn instance<'py>(
+    class: &Py<PyType>,
+    py: Python<'py>,
+    message: String,
+) -> PyResult<Bound<'py, PyAny>> {
     class.bind(py).call1((message,))
 }
 
@@ -150,7 +184,7 @@ fn to_pyerr(py: Python<'_>, error: BindError) -> PyResult<PyErr> {
     Ok(match error {
         BindError::Policy(e) => {
             let exc = instance(&classes.policy_error, py, e.to_string())?;
-            let diags = PyList::empty(py);
+            let mut diags = Vec::new();
             for d in e.diagnostics() {
                 let item = PyDict::new(py);
                 item.set_item("code", d.code)?;
@@ -158,7 +192,7 @@ fn to_pyerr(py: Python<'_>, error: BindError) -> PyResult<PyErr> {
                 item.set_item("file", &d.file)?;
                 item.set_item("line", d.line)?;
                 item.set_item("column", d.column)?;
-                diags.append(item)?;
+                diags.push(item);
             }
             let first = &e.diagnostics()[0];
             exc.setattr("code", first.code)?;
@@ -166,7 +200,7 @@ fn to_pyerr(py: Python<'_>, error: BindError) -> PyResult<PyErr> {
             exc.setattr("file", &first.file)?;
             exc.setattr("line", first.line)?;
             exc.setattr("column", first.column)?;
-            exc.setattr("diagnostics", diags)?;
+            exc.setattr("diagnostics", PyTuple::new(py, diags)?)?;
             PyErr::from_value(exc)
         }
         BindError::Io { error, path } => {
@@ -174,12 +208,16 @@ fn to_pyerr(py: Python<'_>, error: BindError) -> PyResult<PyErr> {
             // `open()` does: FileNotFoundError, PermissionError, IsADirectoryError…
             let message = strip_os_suffix(&error);
             match error.raw_os_error() {
-                Some(errno) => PyOSError::new_err((errno, message, path)),
+                Some(errno) => PyOSError::new_err((errno, message, path.into_os_string())),
                 None => PyErr::from(error),
             }
         }
         BindError::Incomplete { error, report } => {
-            let class = if is_limit(error.kind) { &classes.limit_exceeded } else { &classes.extract_error };
+            let class = if is_limit(error.kind) {
+                &classes.limit_exceeded
+            } else {
+                &classes.extract_error
+            };
             let location = miji::Report::render_location(&error.location);
             let message = if location.is_empty() {
                 format!("{}: {}", error.kind, error.message)
@@ -192,9 +230,11 @@ fn to_pyerr(py: Python<'_>, error: BindError) -> PyResult<PyErr> {
             exc.setattr("report", Py::new(py, *report)?)?;
             PyErr::from_value(exc)
         }
-        BindError::Internal(message) => {
-            PyErr::from_value(instance(&classes.miji_error, py, format!("internal error in miji: {message}"))?)
-        }
+        BindError::Internal(message) => PyErr::from_value(instance(
+            &classes.miji_error,
+            py,
+            format!("internal error in miji: {message}"),
+        )?),
         BindError::Value(message) => PyValueError::new_err(message),
     })
 }

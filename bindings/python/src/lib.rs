@@ -19,8 +19,20 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<report::PyFinding>()?;
     m.add_class::<report::PyMarking>()?;
     errors::register(m)?;
-    m.add("LEVELS", miji::Level::ALL.iter().map(|l| l.as_str()).collect::<Vec<_>>())?;
-    m.add("ACTIONS", miji::Action::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>())?;
+    m.add(
+        "LEVELS",
+        miji::Level::ALL
+            .iter()
+            .map(|l| l.as_str())
+            .collect::<Vec<_>>(),
+    )?;
+    m.add(
+        "ACTIONS",
+        miji::Action::ALL
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>(),
+    )?;
     m.add("SCHEMA", miji::REPORT_SCHEMA_ID)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

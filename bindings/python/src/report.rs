@@ -17,10 +17,17 @@ use std::collections::HashMap;
 static LEVELS: PyOnceLock<Vec<Py<PyAny>>> = PyOnceLock::new();
 static ACTIONS: PyOnceLock<Vec<Py<PyAny>>> = PyOnceLock::new();
 
-fn members(py: Python<'_>, cell: &'static PyOnceLock<Vec<Py<PyAny>>>, class: &str, n: usize) -> PyResult<&'static [Py<PyAny>]> {
+fn members(
+    py: Python<'_>,
+    cell: &'static PyOnceLock<Vec<Py<PyAny>>>,
+    class: &str,
+    n: usize,
+) -> PyResult<&'static [Py<PyAny>]> {
     cell.get_or_try_init(py, || {
         let class = py.import("miji._enums")?.getattr(class)?;
-        (0..n).map(|rank| Ok(class.call1((rank,))?.unbind())).collect()
+        (0..n)
+            .map(|rank| Ok(class.call1((rank,))?.unbind()))
+            .collect()
     })
     .map(Vec::as_slice)
 }
@@ -70,7 +77,8 @@ pub(crate) fn json_to_py(py: Python<'_>, value: &serde_json::Value) -> PyResult<
 }
 
 pub(crate) fn to_py<T: Serialize>(py: Python<'_>, value: &T) -> PyResult<Py<PyAny>> {
-    let value = serde_json::to_value(value).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let value = serde_json::to_value(value)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
     json_to_py(py, &value)
 }
 
@@ -140,23 +148,33 @@ impl SegmentText {
 pub(crate) fn document_offsets(segments: &[SegmentText], findings: &[Finding]) -> Vec<(u64, u64)> {
     let mut by_key: HashMap<(&[String], Role), Vec<usize>> = HashMap::new();
     for (i, s) in segments.iter().enumerate() {
-        by_key.entry((s.location.as_slice(), s.role)).or_default().push(i);
+        by_key
+            .entry((s.location.as_slice(), s.role))
+            .or_default()
+            .push(i);
     }
     let mut per_segment: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();
     let mut out: Vec<u64> = findings.iter().flat_map(|f| [f.start, f.end]).collect();
     for (i, f) in findings.iter().enumerate() {
-        let Some(candidates) = by_key.get(&(f.location.as_slice(), f.role)) else { continue };
+        let Some(candidates) = by_key.get(&(f.location.as_slice(), f.role)) else {
+            continue;
+        };
         let (start, end) = (f.start as usize, f.end as usize);
         let fits = |&&s: &&usize| {
             let seg = &segments[s];
             match &seg.text {
                 None => end <= seg.len,
-                Some(t) => {
-                    t.get(start..end).is_some_and(|m| f.excerpt.as_deref().is_none_or(|e| f.kind != miji::FindingKind::Marking || m == e))
-                }
+                Some(t) => t.get(start..end).is_some_and(|m| {
+                    f.excerpt
+                        .as_deref()
+                        .is_none_or(|e| f.kind != miji::FindingKind::Marking || m == e)
+                }),
             }
         };
-        let chosen = candidates.iter().find(fits).or_else(|| candidates.iter().find(|&&s| end <= segments[s].len));
+        let chosen = candidates
+            .iter()
+            .find(fits)
+            .or_else(|| candidates.iter().find(|&&s| end <= segments[s].len));
         if let Some(&s) = chosen
             && segments[s].text.is_some()
         {
@@ -183,17 +201,29 @@ pub(crate) fn document_offsets(segments: &[SegmentText], findings: &[Finding]) -
 /// when part of a file could not be read; `errors` then says why. `to_dict()` and `to_json()`
 /// give the contract's JSON (byte offsets); `Finding.start`/`.end` are `str` indices.
 #[pyclass(frozen, module = "miji", name = "Report")]
-#[derive(Debug)]
 pub(crate) struct PyReport {
     report: Report,
     offsets: Vec<(u64, u64)>,
     findings: PyOnceLock<Vec<Py<PyFinding>>>,
 }
 
+impl std::fmt::Debug for PyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PyReport")
+            .field("report", &self.report)
+            .field("offsets", &self.offsets)
+            .finish_non_exhaustive()
+    }
+}
+
 impl PyReport {
     pub(crate) fn new(report: Report, offsets: Vec<(u64, u64)>) -> PyReport {
         debug_assert_eq!(report.findings.len(), offsets.len());
-        PyReport { report, offsets, findings: PyOnceLock::new() }
+        PyReport {
+            report,
+            offsets,
+            findings: PyOnceLock::new(),
+        }
     }
 
     pub(crate) fn inner(&self) -> &Report {
@@ -253,7 +283,16 @@ impl PyReport {
                 .findings
                 .iter()
                 .zip(&self.offsets)
-                .map(|(f, &(start, end))| Py::new(py, PyFinding { finding: f.clone(), start, end }))
+                .map(|(f, &(start, end))| {
+                    Py::new(
+                        py,
+                        PyFinding {
+                            finding: f.clone(),
+                            start,
+                            end,
+                        },
+                    )
+                })
                 .collect::<PyResult<Vec<_>>>()
         })?;
         PyList::new(py, items.iter().map(|f| f.clone_ref(py)))
@@ -286,7 +325,11 @@ impl PyReport {
     /// Exact number of findings per rule ID.
     #[getter]
     fn counts(&self) -> HashMap<String, u64> {
-        self.report.counts.iter().map(|(k, v)| (k.clone(), *v)).collect()
+        self.report
+            .counts
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
     }
 
     /// The detected text encoding of a plain-text file (`UTF-8`, `GBK`…), else `None`.
@@ -303,7 +346,11 @@ impl PyReport {
     /// The contract's JSON text (one line, or indented with `pretty=True`).
     #[pyo3(signature = (*, pretty = false))]
     fn to_json(&self, pretty: bool) -> String {
-        if pretty { self.report.to_json_pretty() } else { self.report.to_json() }
+        if pretty {
+            self.report.to_json_pretty()
+        } else {
+            self.report.to_json()
+        }
     }
 
     fn __repr__(&self) -> String {
@@ -320,7 +367,11 @@ impl PyReport {
             level_name(self.report.level),
             action_name(self.report.action),
             self.report.findings.len(),
-            if self.report.complete { "True" } else { "False" }
+            if self.report.complete {
+                "True"
+            } else {
+                "False"
+            }
         )
     }
 }
@@ -461,7 +512,10 @@ impl PyFinding {
             self.finding.rule,
             self.start,
             self.end,
-            self.finding.excerpt.as_ref().map_or("None".to_string(), |e| format!("{e:?}"))
+            self.finding
+                .excerpt
+                .as_ref()
+                .map_or("None".to_string(), |e| format!("{e:?}"))
         )
     }
 }
@@ -560,10 +614,17 @@ impl PyMarking {
     }
 
     fn __repr__(&self) -> String {
-        let mut s = format!("Marking(scheme={:?}, level={}, text={:?}", self.0.scheme, level_name(self.0.level), self.0.text);
-        for (name, value) in
-            [("period", &self.0.period), ("declassify_on", &self.0.declassify_on), ("condition", &self.0.condition)]
-        {
+        let mut s = format!(
+            "Marking(scheme={:?}, level={}, text={:?}",
+            self.0.scheme,
+            level_name(self.0.level),
+            self.0.text
+        );
+        for (name, value) in [
+            ("period", &self.0.period),
+            ("declassify_on", &self.0.declassify_on),
+            ("condition", &self.0.condition),
+        ] {
             if let Some(v) = value {
                 s.push_str(&format!(", {name}={v:?}"));
             }
@@ -586,6 +647,11 @@ mod tests {
         let mut out = vec![0; 2];
         code_points(text, &mut wanted, &mut out);
         let chars: Vec<char> = text.chars().collect();
-        assert_eq!(chars[out[0] as usize..out[1] as usize].iter().collect::<String>(), "机密★10年");
+        assert_eq!(
+            chars[out[0] as usize..out[1] as usize]
+                .iter()
+                .collect::<String>(),
+            "机密★10年"
+        );
     }
 }

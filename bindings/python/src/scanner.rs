@@ -44,12 +44,17 @@ impl Recipe {
                 check_readable(path)?;
                 builder = builder.policy_file(path).map_err(BindError::Policy)?;
             }
-            Source::Toml { name, text } => builder = builder.source(name.clone(), text.clone(), None),
+            Source::Toml { name, text } => {
+                builder = builder.source(name.clone(), text.clone(), None)
+            }
         }
         for (name, terms) in &self.dictionaries {
             builder = builder.dictionary(name.clone(), terms.iter().cloned());
         }
-        builder.build().map(miji::Scanner::new).map_err(BindError::Policy)
+        builder
+            .build()
+            .map(miji::Scanner::new)
+            .map_err(BindError::Policy)
     }
 }
 
@@ -57,7 +62,10 @@ impl Recipe {
 fn check_readable(path: &Path) -> Result<(), BindError> {
     let file = std::fs::File::open(path).map_err(|e| BindError::io(e, path))?;
     match file.metadata() {
-        Ok(meta) if meta.is_dir() => Err(BindError::io(std::io::Error::from_raw_os_error(libc_eisdir()), path)),
+        Ok(meta) if meta.is_dir() => Err(BindError::io(
+            std::io::Error::from_raw_os_error(libc_eisdir()),
+            path,
+        )),
         Ok(_) => Ok(()),
         Err(e) => Err(BindError::io(e, path)),
     }
@@ -73,7 +81,9 @@ fn apply_limit(limits: &mut Limits, name: &str, value: Option<f64>) -> Result<()
     let int = |v: Option<f64>| -> Result<u64, BindError> {
         match v {
             Some(v) if v >= 0.0 && v.fract() == 0.0 => Ok(v as u64),
-            _ => Err(BindError::Value(format!("limit '{name}' must be a non-negative integer"))),
+            _ => Err(BindError::Value(format!(
+                "limit '{name}' must be a non-negative integer"
+            ))),
         }
     };
     match name {
@@ -89,7 +99,11 @@ fn apply_limit(limits: &mut Limits, name: &str, value: Option<f64>) -> Result<()
             limits.max_time = match value {
                 None => None,
                 Some(s) if s.is_finite() && s >= 0.0 => Some(Duration::from_secs_f64(s)),
-                Some(_) => return Err(BindError::Value("limit 'max_time' must be seconds >= 0 or None".into())),
+                Some(_) => {
+                    return Err(BindError::Value(
+                        "limit 'max_time' must be seconds >= 0 or None".into(),
+                    ));
+                }
             }
         }
         _ => {
@@ -123,7 +137,10 @@ fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + 
                 })
             })
             .collect();
-        workers.into_iter().map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
     });
     let mut out: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
     for part in parts.iter_mut() {
@@ -131,11 +148,15 @@ fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + 
             out[i] = Some(r);
         }
     }
-    out.into_iter().map(|r| r.expect("every item is mapped once")).collect()
+    out.into_iter()
+        .map(|r| r.expect("every item is mapped once"))
+        .collect()
 }
 
 fn default_threads() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 /// Text handed to a scan: the UTF-8 of a `str` (borrowed, no copy) or raw bytes.
@@ -148,7 +169,10 @@ fn input_bytes<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
     }
     Err(pyo3::exceptions::PyTypeError::new_err(format!(
         "expected str or bytes, got {}",
-        obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+        obj.get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "?".into())
     )))
 }
 
@@ -171,7 +195,12 @@ fn scan_doc(scanner: &miji::Scanner, doc: Document) -> PyReport {
 }
 
 /// Extracts and scans one file: OS errors on opening are raised, the rest is on the record.
-fn scan_path(scanner: &miji::Scanner, extractor: &Extractor, path: &Path, strict: bool) -> Result<PyReport, BindError> {
+fn scan_path(
+    scanner: &miji::Scanner,
+    extractor: &Extractor,
+    path: &Path,
+    strict: bool,
+) -> Result<PyReport, BindError> {
     guard(|| {
         check_readable(path)?;
         let report = scan_doc(scanner, extractor.extract_path(path));
@@ -179,7 +208,10 @@ fn scan_path(scanner: &miji::Scanner, extractor: &Extractor, path: &Path, strict
             && !report.inner().complete
             && let Some(error) = report.inner().errors.first().cloned()
         {
-            return Err(BindError::Incomplete { error, report: Box::new(report) });
+            return Err(BindError::Incomplete {
+                error,
+                report: Box::new(report),
+            });
         }
         Ok(report)
     })
@@ -209,22 +241,36 @@ pub(crate) struct PyScanner {
 }
 
 impl PyScanner {
-    fn create(py: Python<'_>, recipe: Recipe, limits: Option<Vec<(String, Option<f64>)>>) -> PyResult<PyScanner> {
+    fn create(
+        py: Python<'_>,
+        recipe: Recipe,
+        limits: Option<Vec<(String, Option<f64>)>>,
+    ) -> PyResult<PyScanner> {
         let mut lim = Limits::default();
         for (name, value) in limits.unwrap_or_default() {
             apply_limit(&mut lim, &name, value)?;
         }
         let scanner = py.detach(|| guard(|| recipe.build()))?;
-        Ok(PyScanner { current: RwLock::new(Arc::new(scanner)), recipe: Mutex::new(recipe), extractor: Extractor::new(lim) })
+        Ok(PyScanner {
+            current: RwLock::new(Arc::new(scanner)),
+            recipe: Mutex::new(recipe),
+            extractor: Extractor::new(lim),
+        })
     }
 
     /// The scanner of the moment (an `Arc` clone: a reload never disturbs a scan in flight).
     fn current(&self) -> Arc<miji::Scanner> {
-        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn recipe(&self) -> Recipe {
-        self.recipe.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.recipe
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -232,7 +278,11 @@ type Dictionaries = Option<Vec<(String, Vec<String>)>>;
 type LimitArgs = Option<Vec<(String, Option<f64>)>>;
 
 fn recipe(source: Source, dictionaries: Dictionaries, default_policy: bool) -> Recipe {
-    Recipe { default_policy, dictionaries: dictionaries.unwrap_or_default(), source }
+    Recipe {
+        default_policy,
+        dictionaries: dictionaries.unwrap_or_default(),
+        source,
+    }
 }
 
 #[pymethods]
@@ -267,18 +317,29 @@ impl PyScanner {
 
     /// A scanner from policy text (TOML); `name` is what diagnostics call it.
     #[classmethod]
-    #[pyo3(signature = (text, *, name = "<string>".to_string(), dictionaries = None, default_policy = true, limits = None))]
+    #[pyo3(signature = (text, *, name = "<string>", dictionaries = None, default_policy = true, limits = None))]
     fn from_toml(
         _cls: &Bound<'_, pyo3::types::PyType>,
         py: Python<'_>,
         text: String,
-        name: String,
+        name: &str,
         dictionaries: Option<Bound<'_, PyAny>>,
         default_policy: bool,
         limits: Option<Bound<'_, PyAny>>,
     ) -> PyResult<PyScanner> {
         let (d, l) = (dictionary_args(dictionaries)?, limit_args(limits)?);
-        PyScanner::create(py, recipe(Source::Toml { name, text }, d, default_policy), l)
+        PyScanner::create(
+            py,
+            recipe(
+                Source::Toml {
+                    name: name.to_string(),
+                    text,
+                },
+                d,
+                default_policy,
+            ),
+            l,
+        )
     }
 
     /// Scans one text (`str`, or `bytes` read as UTF-8 with invalid sequences replaced).
@@ -290,7 +351,12 @@ impl PyScanner {
 
     /// Scans many texts on `threads` threads (default: every core); one `Report` each, in order.
     #[pyo3(signature = (texts, *, threads = None))]
-    fn scan_many(&self, py: Python<'_>, texts: Bound<'_, PyAny>, threads: Option<usize>) -> PyResult<Vec<PyReport>> {
+    fn scan_many(
+        &self,
+        py: Python<'_>,
+        texts: Bound<'_, PyAny>,
+        threads: Option<usize>,
+    ) -> PyResult<Vec<PyReport>> {
         let objects: Vec<Bound<'_, PyAny>> = texts.try_iter()?.collect::<PyResult<_>>()?;
         let inputs: Vec<&[u8]> = objects.iter().map(input_bytes).collect::<PyResult<_>>()?;
         let scanner = self.current();
@@ -319,11 +385,17 @@ impl PyScanner {
         threads: Option<usize>,
         strict: bool,
     ) -> PyResult<Vec<PyReport>> {
-        let paths: Vec<PathBuf> = paths.try_iter()?.map(|p| p?.extract::<PathBuf>()).collect::<PyResult<_>>()?;
+        let paths: Vec<PathBuf> = paths
+            .try_iter()?
+            .map(|p| p?.extract::<PathBuf>())
+            .collect::<PyResult<_>>()?;
         let scanner = self.current();
         let threads = threads.unwrap_or_else(default_threads);
-        let results =
-            py.detach(|| par_map(&paths, threads, |path| scan_path(&scanner, &self.extractor, path, strict)));
+        let results = py.detach(|| {
+            par_map(&paths, threads, |path| {
+                scan_path(&scanner, &self.extractor, path, strict)
+            })
+        });
         Ok(results.into_iter().collect::<Result<Vec<_>, _>>()?)
     }
 
@@ -358,10 +430,13 @@ impl PyScanner {
     }
 
     /// Like `reload`, from policy text.
-    #[pyo3(signature = (text, *, name = "<string>".to_string()))]
-    fn reload_toml(&self, py: Python<'_>, text: String, name: String) -> PyResult<()> {
+    #[pyo3(signature = (text, *, name = "<string>"))]
+    fn reload_toml(&self, py: Python<'_>, text: String, name: &str) -> PyResult<()> {
         let mut recipe = self.recipe();
-        recipe.source = Source::Toml { name, text };
+        recipe.source = Source::Toml {
+            name: name.to_string(),
+            text,
+        };
         self.swap(py, recipe)
     }
 
@@ -383,7 +458,10 @@ impl PyScanner {
             Source::File(p) => format!("{:?}", p.display().to_string()),
             Source::Toml { name, .. } => format!("{name:?}"),
         };
-        format!("Scanner(source={source}, policy={:?})", self.current().policy().digest())
+        format!(
+            "Scanner(source={source}, policy={:?})",
+            self.current().policy().digest()
+        )
     }
 }
 
@@ -400,7 +478,11 @@ impl PyScanner {
 
 /// The pairs of a mapping (or of an iterable of pairs).
 fn pairs<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
-    let items = if obj.hasattr("items")? { obj.call_method0("items")? } else { obj.clone() };
+    let items = if obj.hasattr("items")? {
+        obj.call_method0("items")?
+    } else {
+        obj.clone()
+    };
     items.try_iter()?.map(|item| item?.extract()).collect()
 }
 
@@ -414,7 +496,10 @@ fn dictionary_args(obj: Option<Bound<'_, PyAny>>) -> PyResult<Dictionaries> {
                 "dictionary terms must be an iterable of str, not a single str",
             ));
         }
-        let terms = terms.try_iter()?.map(|t| t?.extract::<String>()).collect::<PyResult<Vec<_>>>()?;
+        let terms = terms
+            .try_iter()?
+            .map(|t| t?.extract::<String>())
+            .collect::<PyResult<Vec<_>>>()?;
         out.push((name.extract::<String>()?, terms));
     }
     Ok(Some(out))
@@ -423,5 +508,9 @@ fn dictionary_args(obj: Option<Bound<'_, PyAny>>) -> PyResult<Dictionaries> {
 /// `limits={"max_size": 1 << 20, "max_time": None}`.
 fn limit_args(obj: Option<Bound<'_, PyAny>>) -> PyResult<LimitArgs> {
     let Some(obj) = obj else { return Ok(None) };
-    pairs(&obj)?.into_iter().map(|(k, v)| Ok((k.extract::<String>()?, v.extract::<Option<f64>>()?))).collect::<PyResult<Vec<_>>>().map(Some)
+    pairs(&obj)?
+        .into_iter()
+        .map(|(k, v)| Ok((k.extract::<String>()?, v.extract::<Option<f64>>()?)))
+        .collect::<PyResult<Vec<_>>>()
+        .map(Some)
 }

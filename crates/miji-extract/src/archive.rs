@@ -2,8 +2,8 @@
 //! bytes), tar and gzip; every member is read through the budget and handed back to dispatch.
 
 use crate::ctx::{Ctx, join};
-use crate::text::decode_name;
 use crate::dispatch;
+use crate::text::decode_name;
 use miji::ErrorKind;
 use std::io::Cursor;
 use zip::ZipReadOptions;
@@ -38,11 +38,19 @@ pub(crate) struct ZipIndex<'b> {
 /// Reads the central directory of `bytes`: at most [`crate::Limits::max_entries`] entries
 /// (`limit.entries` past that), each taken from the record-wide entry budget. `None` (with a
 /// `corrupt` error) when there is no readable central directory.
-pub(crate) fn zip_index<'b>(ctx: &mut Ctx<'_>, location: &[String], bytes: &'b [u8]) -> Option<ZipIndex<'b>> {
+pub(crate) fn zip_index<'b>(
+    ctx: &mut Ctx<'_>,
+    location: &[String],
+    bytes: &'b [u8],
+) -> Option<ZipIndex<'b>> {
     let mut archive = match ZipIterable::try_new(Cursor::new(bytes), zip::read::Config::default()) {
         Ok(archive) => archive,
         Err(e) => {
-            ctx.error(zip_error_kind(&e), location, format!("cannot read zip archive: {e}"));
+            ctx.error(
+                zip_error_kind(&e),
+                location,
+                format!("cannot read zip archive: {e}"),
+            );
             return None;
         }
     };
@@ -51,7 +59,11 @@ pub(crate) fn zip_index<'b>(ctx: &mut Ctx<'_>, location: &[String], bytes: &'b [
     let files = match archive.files() {
         Ok(files) => files,
         Err(e) => {
-            ctx.error(zip_error_kind(&e), location, format!("cannot read zip central directory: {e}"));
+            ctx.error(
+                zip_error_kind(&e),
+                location,
+                format!("cannot read zip central directory: {e}"),
+            );
             return None;
         }
     };
@@ -62,12 +74,20 @@ pub(crate) fn zip_index<'b>(ctx: &mut Ctx<'_>, location: &[String], bytes: &'b [
         let file = match file {
             Ok(file) => file,
             Err(e) => {
-                ctx.error(zip_error_kind(&e), location, format!("bad zip central directory entry: {e}"));
+                ctx.error(
+                    zip_error_kind(&e),
+                    location,
+                    format!("bad zip central directory entry: {e}"),
+                );
                 break;
             }
         };
         if entries.len() as u64 >= max {
-            ctx.error(ErrorKind::LimitEntries, location, format!("more than {max} entries in the archive"));
+            ctx.error(
+                ErrorKind::LimitEntries,
+                location,
+                format!("more than {max} entries in the archive"),
+            );
             break;
         }
         if !ctx.take_entry(location) {
@@ -106,7 +126,9 @@ fn mark_overlaps(entries: &mut [ZipEntry]) {
             entries[i].overlaps = true;
         }
         first = false;
-        let this_end = start.saturating_add(LOCAL_HEADER).saturating_add(entries[i].entry.compressed_size());
+        let this_end = start
+            .saturating_add(LOCAL_HEADER)
+            .saturating_add(entries[i].entry.compressed_size());
         end = end.max(this_end);
     }
 }
@@ -119,22 +141,39 @@ impl ZipIndex<'_> {
 
     /// Reads entry `index` within the budget; errors are recorded at `location`. `None` when
     /// nothing could be read.
-    pub(crate) fn read(&self, ctx: &mut Ctx<'_>, index: usize, location: &[String]) -> Option<Vec<u8>> {
+    pub(crate) fn read(
+        &self,
+        ctx: &mut Ctx<'_>,
+        index: usize,
+        location: &[String],
+    ) -> Option<Vec<u8>> {
         let entry = &self.entries[index];
         if entry.encrypted {
             ctx.error(ErrorKind::Encrypted, location, "encrypted zip member");
             return None;
         }
         if entry.overlaps {
-            ctx.error(ErrorKind::Corrupt, location, "zip member overlaps another member");
+            ctx.error(
+                ErrorKind::Corrupt,
+                location,
+                "zip member overlaps another member",
+            );
             return None;
         }
         let mut cursor = Cursor::new(self.bytes);
         let compressed = entry.entry.compressed_size();
-        let mut file = match entry.entry.as_ref().with_reader(&mut cursor, ZipReadOptions::new()) {
+        let mut file = match entry
+            .entry
+            .as_ref()
+            .with_reader(&mut cursor, ZipReadOptions::new())
+        {
             Ok(file) => file,
             Err(e) => {
-                ctx.error(zip_error_kind(&e), location, format!("cannot read zip member: {e}"));
+                ctx.error(
+                    zip_error_kind(&e),
+                    location,
+                    format!("cannot read zip member: {e}"),
+                );
                 return None;
             }
         };
@@ -148,15 +187,24 @@ impl ZipIndex<'_> {
 
 fn zip_error_kind(e: &ZipError) -> ErrorKind {
     match e {
-        ZipError::UnsupportedArchive(msg) if msg.contains("assword") || msg.contains("ncrypt") => ErrorKind::Encrypted,
+        ZipError::UnsupportedArchive(msg) if msg.contains("assword") || msg.contains("ncrypt") => {
+            ErrorKind::Encrypted
+        }
         ZipError::InvalidPassword => ErrorKind::Encrypted,
-        ZipError::UnsupportedArchive(_) | ZipError::CompressionMethodNotSupported(_) => ErrorKind::UnsupportedFormat,
+        ZipError::UnsupportedArchive(_) | ZipError::CompressionMethodNotSupported(_) => {
+            ErrorKind::UnsupportedFormat
+        }
         _ => ErrorKind::Corrupt,
     }
 }
 
 /// A zip archive that is not an office document: every member is a document of its own.
-pub(crate) fn zip_archive(ctx: &mut Ctx<'_>, location: &[String], index: &ZipIndex<'_>, depth: u32) {
+pub(crate) fn zip_archive(
+    ctx: &mut Ctx<'_>,
+    location: &[String],
+    index: &ZipIndex<'_>,
+    depth: u32,
+) {
     for i in 0..index.entries.len() {
         if !ctx.go_on(location) {
             return;
@@ -180,13 +228,16 @@ pub(crate) fn tar_archive(ctx: &mut Ctx<'_>, location: &[String], bytes: &[u8], 
     let entries = match archive.entries() {
         Ok(entries) => entries,
         Err(e) => {
-            ctx.error(ErrorKind::Corrupt, location, format!("cannot read tar archive: {e}"));
+            ctx.error(
+                ErrorKind::Corrupt,
+                location,
+                format!("cannot read tar archive: {e}"),
+            );
             return;
         }
     };
     let max = ctx.limits.max_entries;
-    let mut count = 0u64;
-    for entry in entries {
+    for (count, entry) in (0u64..).zip(entries) {
         if !ctx.go_on(location) {
             return;
         }
@@ -198,10 +249,13 @@ pub(crate) fn tar_archive(ctx: &mut Ctx<'_>, location: &[String], bytes: &[u8], 
             }
         };
         if count >= max {
-            ctx.error(ErrorKind::LimitEntries, location, format!("more than {max} entries in the archive"));
+            ctx.error(
+                ErrorKind::LimitEntries,
+                location,
+                format!("more than {max} entries in the archive"),
+            );
             return;
         }
-        count += 1;
         if !ctx.take_entry(location) {
             return;
         }
@@ -264,6 +318,16 @@ pub(crate) fn is_tar(bytes: &[u8]) -> bool {
         .map(|s| s.trim_matches(|c: char| c == '\0' || c == ' '))
         .and_then(|s| u32::from_str_radix(s, 8).ok());
     let Some(stored) = stored else { return false };
-    let sum: u32 = header.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u32::from(b) }).sum();
+    let sum: u32 = header
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(b)
+            }
+        })
+        .sum();
     sum == stored && header[0] != 0
 }

@@ -42,8 +42,14 @@ impl<'l> Ctx<'l> {
     }
 
     /// Records a coverage error.
-    pub(crate) fn error(&mut self, kind: ErrorKind, location: &[String], message: impl Into<String>) {
-        self.errors.push(RecordError::new(kind, location.to_vec(), message));
+    pub(crate) fn error(
+        &mut self,
+        kind: ErrorKind,
+        location: &[String],
+        message: impl Into<String>,
+    ) {
+        self.errors
+            .push(RecordError::new(kind, location.to_vec(), message));
     }
 
     /// Adds a segment unless its text is empty.
@@ -84,16 +90,26 @@ impl<'l> Ctx<'l> {
         self.budget.halted = Some(halt);
         let limits = self.limits;
         match halt {
-            Halt::Time => self.error(ErrorKind::LimitTime, location, "time budget for the record ran out"),
+            Halt::Time => self.error(
+                ErrorKind::LimitTime,
+                location,
+                "time budget for the record ran out",
+            ),
             Halt::Bytes => self.error(
                 ErrorKind::LimitSize,
                 location,
-                format!("more than {} decompressed bytes in the record", limits.max_total_decompressed),
+                format!(
+                    "more than {} decompressed bytes in the record",
+                    limits.max_total_decompressed
+                ),
             ),
             Halt::Entries => self.error(
                 ErrorKind::LimitEntries,
                 location,
-                format!("more than {} archive entries in the record", limits.max_total_entries),
+                format!(
+                    "more than {} archive entries in the record",
+                    limits.max_total_entries
+                ),
             ),
         }
     }
@@ -133,7 +149,11 @@ impl<'l> Ctx<'l> {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    self.error(ErrorKind::Corrupt, location, format!("cannot decompress: {e}"));
+                    self.error(
+                        ErrorKind::Corrupt,
+                        location,
+                        format!("cannot decompress: {e}"),
+                    );
                     return (out, Some(Cut::Corrupt));
                 }
             };
@@ -142,7 +162,11 @@ impl<'l> Ctx<'l> {
                 let keep = limits.max_size.saturating_sub(out.len() as u64) as usize;
                 self.take_bytes(keep as u64);
                 out.extend_from_slice(&chunk[..keep.min(n)]);
-                self.error(ErrorKind::LimitSize, location, format!("member larger than {} bytes", limits.max_size));
+                self.error(
+                    ErrorKind::LimitSize,
+                    location,
+                    format!("member larger than {} bytes", limits.max_size),
+                );
                 return (out, Some(Cut::Limit));
             }
             if n as u64 > self.budget.bytes_left {
@@ -159,7 +183,10 @@ impl<'l> Ctx<'l> {
                 self.error(
                     ErrorKind::LimitRatio,
                     location,
-                    format!("decompression ratio above {}:1 ({total} bytes from {compressed})", limits.max_ratio),
+                    format!(
+                        "decompression ratio above {}:1 ({total} bytes from {compressed})",
+                        limits.max_ratio
+                    ),
                 );
                 return (out, Some(Cut::Limit));
             }

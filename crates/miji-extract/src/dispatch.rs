@@ -27,11 +27,12 @@ pub(crate) enum Format {
 
 /// Extensions that promise a zip container.
 const ZIP_EXTENSIONS: &[&str] = &[
-    "zip", "docx", "docm", "dotx", "dotm", "xlsx", "xlsm", "xltx", "xltm", "pptx", "pptm", "potx", "potm", "ppsx",
-    "ppsm", "jar", "odt", "ods", "odp", "epub",
+    "zip", "docx", "docm", "dotx", "dotm", "xlsx", "xlsm", "xltx", "xltm", "pptx", "pptm", "potx",
+    "potm", "ppsx", "ppsm", "jar", "odt", "ods", "odp", "epub",
 ];
 const OOXML_EXTENSIONS: &[&str] = &[
-    "docx", "docm", "dotx", "dotm", "xlsx", "xlsm", "xltx", "xltm", "pptx", "pptm", "potx", "potm", "ppsx", "ppsm",
+    "docx", "docm", "dotx", "dotm", "xlsx", "xlsm", "xltx", "xltm", "pptx", "pptm", "potx", "potm",
+    "ppsx", "ppsm",
 ];
 
 fn extension(name: &str) -> String {
@@ -108,18 +109,36 @@ pub(crate) fn sniff(name: &str, bytes: &[u8]) -> Format {
 }
 
 /// Extracts a member document (`location` names the member, `name` is its base name).
-pub(crate) fn extract_member(ctx: &mut Ctx<'_>, location: &[String], name: &str, bytes: &[u8], depth: u32) {
+pub(crate) fn extract_member(
+    ctx: &mut Ctx<'_>,
+    location: &[String],
+    name: &str,
+    bytes: &[u8],
+    depth: u32,
+) {
     extract_inner(ctx, location, name, bytes, depth);
 }
 
 /// Extracts one document at `location`, `depth` containers deep, inside a panic boundary.
-pub(crate) fn extract_inner(ctx: &mut Ctx<'_>, location: &[String], name: &str, bytes: &[u8], depth: u32) {
+pub(crate) fn extract_inner(
+    ctx: &mut Ctx<'_>,
+    location: &[String],
+    name: &str,
+    bytes: &[u8],
+    depth: u32,
+) {
     if !ctx.go_on(location) {
         return;
     }
-    let outcome = catch_unwind(AssertUnwindSafe(|| extract_format(ctx, location, name, bytes, depth)));
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        extract_format(ctx, location, name, bytes, depth)
+    }));
     if outcome.is_err() {
-        ctx.error(ErrorKind::Internal, location, "extractor panicked; the part was not read");
+        ctx.error(
+            ErrorKind::Internal,
+            location,
+            "extractor panicked; the part was not read",
+        );
     }
 }
 
@@ -127,7 +146,11 @@ pub(crate) fn extract_inner(ctx: &mut Ctx<'_>, location: &[String], name: &str, 
 fn may_open(ctx: &mut Ctx<'_>, location: &[String], depth: u32) -> bool {
     if depth >= ctx.limits.max_depth {
         let max = ctx.limits.max_depth;
-        ctx.error(ErrorKind::LimitDepth, location, format!("containers nested deeper than {max}"));
+        ctx.error(
+            ErrorKind::LimitDepth,
+            location,
+            format!("containers nested deeper than {max}"),
+        );
         return false;
     }
     true
@@ -139,7 +162,9 @@ fn extract_format(ctx: &mut Ctx<'_>, location: &[String], name: &str, bytes: &[u
             if !may_open(ctx, location, depth) {
                 return;
             }
-            let Some(index) = archive::zip_index(ctx, location, bytes) else { return };
+            let Some(index) = archive::zip_index(ctx, location, bytes) else {
+                return;
+            };
             match ooxml::kind(&index) {
                 Some(kind) => ooxml::extract(ctx, location, &index, kind, depth),
                 None => archive::zip_archive(ctx, location, &index, depth),
@@ -162,16 +187,36 @@ fn extract_format(ctx: &mut Ctx<'_>, location: &[String], name: &str, bytes: &[u
                 }
                 ctx.segment(decoded.text, location.to_vec(), Role::Body);
             }
-            None => ctx.error(ErrorKind::UnsupportedFormat, location, "binary data of no known format"),
+            None => ctx.error(
+                ErrorKind::UnsupportedFormat,
+                location,
+                "binary data of no known format",
+            ),
         },
         Format::Empty => {}
-        Format::Image(what) => ctx.error(ErrorKind::NoTextLayer, location, format!("{what} image: no text layer")),
-        Format::Unsupported(what) => ctx.error(ErrorKind::UnsupportedFormat, location, format!("{what} is not read")),
-        Format::EncryptedOffice => ctx.error(ErrorKind::Encrypted, location, "password-protected office document"),
+        Format::Image(what) => ctx.error(
+            ErrorKind::NoTextLayer,
+            location,
+            format!("{what} image: no text layer"),
+        ),
+        Format::Unsupported(what) => ctx.error(
+            ErrorKind::UnsupportedFormat,
+            location,
+            format!("{what} is not read"),
+        ),
+        Format::EncryptedOffice => ctx.error(
+            ErrorKind::Encrypted,
+            location,
+            "password-protected office document",
+        ),
         Format::Mismatch(what) => ctx.error(
             ErrorKind::Corrupt,
             location,
-            if bytes.is_empty() { format!("empty file named as {what}") } else { format!("named as {what} but is not") },
+            if bytes.is_empty() {
+                format!("empty file named as {what}")
+            } else {
+                format!("named as {what} but is not")
+            },
         ),
     }
 }

@@ -100,7 +100,10 @@ impl Extractor {
     /// Never panics; every part that could not be read is a [`miji::RecordError`] with its
     /// location, and the segments read before it are kept.
     pub fn extract(&self, name: &str, bytes: &[u8]) -> Document {
-        let mut doc = Document { bytes: bytes.len() as u64, ..Document::default() };
+        let mut doc = Document {
+            bytes: bytes.len() as u64,
+            ..Document::default()
+        };
         self.extract_into(&mut doc, name, bytes);
         doc
     }
@@ -112,7 +115,10 @@ impl Extractor {
     #[cfg(feature = "fs")]
     pub fn extract_path(&self, path: &std::path::Path) -> Document {
         use std::io::Read;
-        let mut doc = Document { path: Some(path.to_string_lossy().into_owned()), ..Document::default() };
+        let mut doc = Document {
+            path: Some(path.to_string_lossy().into_owned()),
+            ..Document::default()
+        };
         #[cfg(unix)]
         {
             use std::os::unix::ffi::OsStrExt;
@@ -120,9 +126,16 @@ impl Extractor {
                 doc.path_bytes = Some(path.as_os_str().as_bytes().to_vec());
             }
         }
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let io_error = |doc: &mut Document, e: std::io::Error| {
-            doc.errors.push(RecordError::new(ErrorKind::Io, Vec::new(), format!("cannot read file: {e}")));
+            doc.errors.push(RecordError::new(
+                ErrorKind::Io,
+                Vec::new(),
+                format!("cannot read file: {e}"),
+            ));
         };
         let mut file = match std::fs::File::open(path) {
             Ok(file) => file,
@@ -133,7 +146,11 @@ impl Extractor {
         };
         let len = match file.metadata() {
             Ok(meta) if meta.is_dir() => {
-                doc.errors.push(RecordError::new(ErrorKind::Io, Vec::new(), "is a directory"));
+                doc.errors.push(RecordError::new(
+                    ErrorKind::Io,
+                    Vec::new(),
+                    "is a directory",
+                ));
                 return doc;
             }
             Ok(meta) => meta.len(),
@@ -149,7 +166,10 @@ impl Extractor {
         }
         let mut bytes = Vec::new();
         // The file may grow while it is read: never read past the limit.
-        if let Err(e) = (&mut file).take(self.limits.max_size + 1).read_to_end(&mut bytes) {
+        if let Err(e) = (&mut file)
+            .take(self.limits.max_size + 1)
+            .read_to_end(&mut bytes)
+        {
             io_error(&mut doc, e);
             return doc;
         }
@@ -165,7 +185,10 @@ impl Extractor {
         doc.errors.push(RecordError::new(
             ErrorKind::LimitSize,
             Vec::new(),
-            format!("input of {} bytes is larger than {} bytes", doc.bytes, self.limits.max_size),
+            format!(
+                "input of {} bytes is larger than {} bytes",
+                doc.bytes, self.limits.max_size
+            ),
         ));
     }
 
@@ -198,7 +221,10 @@ impl Extractor {
                 doc.members = ctx.members;
                 doc.encoding = ctx.encoding;
             }
-            Err(message) => doc.errors.push(RecordError::new(ErrorKind::Internal, Vec::new(), message)),
+            Err(message) => {
+                doc.errors
+                    .push(RecordError::new(ErrorKind::Internal, Vec::new(), message))
+            }
         }
     }
 }

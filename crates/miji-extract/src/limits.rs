@@ -109,6 +109,7 @@ impl Budget {
 
     /// `true` when the time budget is spent.
     pub(crate) fn out_of_time(&self) -> bool {
-        self.deadline.is_some_and(|deadline| Instant::now() >= deadline)
+        self.deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
     }
 }

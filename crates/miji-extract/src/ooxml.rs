@@ -31,7 +31,13 @@ pub(crate) fn kind(index: &ZipIndex<'_>) -> Option<Kind> {
 }
 
 /// Extracts an OOXML document whose parts are in `index`.
-pub(crate) fn extract(ctx: &mut Ctx<'_>, location: &[String], index: &ZipIndex<'_>, kind: Kind, depth: u32) {
+pub(crate) fn extract(
+    ctx: &mut Ctx<'_>,
+    location: &[String],
+    index: &ZipIndex<'_>,
+    kind: Kind,
+    depth: u32,
+) {
     match kind {
         Kind::Docx => docx(ctx, location, index),
         Kind::Xlsx => xlsx(ctx, location, index),
@@ -65,9 +71,15 @@ fn flow_part(ctx: &mut Ctx<'_>, location: &[String], index: &ZipIndex<'_>, i: us
         return;
     }
     let part = join(location, index.entries[i].name.clone());
-    let Some(bytes) = index.read(ctx, i, &part) else { return };
+    let Some(bytes) = index.read(ctx, i, &part) else {
+        return;
+    };
     // Text boxes in headers and footers are part of the page header or footer.
-    let textbox_role = if matches!(role, Role::Header | Role::Footer) { role } else { Role::Textbox };
+    let textbox_role = if matches!(role, Role::Header | Role::Footer) {
+        role
+    } else {
+        Role::Textbox
+    };
     let mut sink = FlowSink::new(role, textbox_role);
     xml::walk(ctx, &part, &bytes, &mut sink);
     for (text, role) in sink.finish() {
@@ -77,11 +89,19 @@ fn flow_part(ctx: &mut Ctx<'_>, location: &[String], index: &ZipIndex<'_>, i: us
 
 fn docx(ctx: &mut Ctx<'_>, location: &[String], index: &ZipIndex<'_>) {
     let mut parts: Vec<(usize, Role)> = Vec::new();
-    parts.extend(numbered(index, "word/header").into_iter().map(|i| (i, Role::Header)));
+    parts.extend(
+        numbered(index, "word/header")
+            .into_iter()
+            .map(|i| (i, Role::Header)),
+    );
     if let Some(i) = index.find("word/document.xml") {
         parts.push((i, Role::Body));
     }
-    parts.extend(numbered(index, "word/footer").into_iter().map(|i| (i, Role::Footer)));
+    parts.extend(
+        numbered(index, "word/footer")
+            .into_iter()
+            .map(|i| (i, Role::Footer)),
+    );
     for name in ["word/footnotes.xml", "word/endnotes.xml"] {
         parts.extend(index.find(name).map(|i| (i, Role::Footnote)));
     }
@@ -93,14 +113,36 @@ fn docx(ctx: &mut Ctx<'_>, location: &[String], index: &ZipIndex<'_>) {
 
 fn pptx(ctx: &mut Ctx<'_>, location: &[String], index: &ZipIndex<'_>) {
     let mut parts: Vec<(usize, Role)> = Vec::new();
-    parts.extend(numbered(index, "ppt/slides/slide").into_iter().map(|i| (i, Role::Body)));
-    parts.extend(numbered(index, "ppt/notesSlides/notesSlide").into_iter().map(|i| (i, Role::Notes)));
-    parts.extend(numbered(index, "ppt/slideMasters/slideMaster").into_iter().map(|i| (i, Role::Header)));
-    parts.extend(numbered(index, "ppt/slideLayouts/slideLayout").into_iter().map(|i| (i, Role::Header)));
-    parts.extend(numbered(index, "ppt/notesMasters/notesMaster").into_iter().map(|i| (i, Role::Header)));
-    let comments = index.entries.iter().enumerate().filter(|(_, e)| {
-        e.name.starts_with("ppt/comments/") && e.name.ends_with(".xml")
-    });
+    parts.extend(
+        numbered(index, "ppt/slides/slide")
+            .into_iter()
+            .map(|i| (i, Role::Body)),
+    );
+    parts.extend(
+        numbered(index, "ppt/notesSlides/notesSlide")
+            .into_iter()
+            .map(|i| (i, Role::Notes)),
+    );
+    parts.extend(
+        numbered(index, "ppt/slideMasters/slideMaster")
+            .into_iter()
+            .map(|i| (i, Role::Header)),
+    );
+    parts.extend(
+        numbered(index, "ppt/slideLayouts/slideLayout")
+            .into_iter()
+            .map(|i| (i, Role::Header)),
+    );
+    parts.extend(
+        numbered(index, "ppt/notesMasters/notesMaster")
+            .into_iter()
+            .map(|i| (i, Role::Header)),
+    );
+    let comments = index
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.name.starts_with("ppt/comments/") && e.name.ends_with(".xml"));
     parts.extend(comments.map(|(i, _)| (i, Role::Comment)));
     for (i, role) in parts {
         flow_part(ctx, location, index, i, role);
@@ -123,7 +165,14 @@ struct FlowSink {
 
 impl FlowSink {
     fn new(role: Role, textbox_role: Role) -> FlowSink {
-        FlowSink { role, textbox_role, buffers: vec![String::new()], done: Vec::new(), in_text: 0, skip_at: None }
+        FlowSink {
+            role,
+            textbox_role,
+            buffers: vec![String::new()],
+            done: Vec::new(),
+            in_text: 0,
+            skip_at: None,
+        }
     }
 
     fn current(&mut self) -> &mut String {
@@ -209,13 +258,19 @@ impl Sink for FlowSink {
 /// Custom properties are named by their `name` attribute, so an
 /// `MSIP_Label_<guid>_Name: Confidential` line is visible.
 fn properties(ctx: &mut Ctx<'_>, location: &[String], index: &ZipIndex<'_>) {
-    for name in ["docProps/core.xml", "docProps/app.xml", "docProps/custom.xml"] {
+    for name in [
+        "docProps/core.xml",
+        "docProps/app.xml",
+        "docProps/custom.xml",
+    ] {
         let Some(i) = index.find(name) else { continue };
         if !ctx.go_on(location) {
             return;
         }
         let part = join(location, name);
-        let Some(bytes) = index.read(ctx, i, &part) else { continue };
+        let Some(bytes) = index.read(ctx, i, &part) else {
+            continue;
+        };
         let mut sink = PropsSink::default();
         xml::walk(ctx, &part, &bytes, &mut sink);
         sink.close();
@@ -233,7 +288,12 @@ struct PropsSink {
 impl PropsSink {
     fn close(&mut self) {
         if let Some(key) = self.key.take() {
-            let values: Vec<&str> = self.values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()).collect();
+            let values: Vec<&str> = self
+                .values
+                .iter()
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+                .collect();
             if !values.is_empty() {
                 self.text.push_str(&key);
                 self.text.push_str(": ");
@@ -289,7 +349,13 @@ fn embeddings(ctx: &mut Ctx<'_>, location: &[String], index: &ZipIndex<'_>, dept
         let member = join(location, entry.name.clone());
         ctx.members.push(member.clone());
         if let Some(bytes) = index.read(ctx, i, &member) {
-            dispatch::extract_member(ctx, &member, base_name(&index.entries[i].name), &bytes, depth + 1);
+            dispatch::extract_member(
+                ctx,
+                &member,
+                base_name(&index.entries[i].name),
+                &bytes,
+                depth + 1,
+            );
         }
     }
 }
@@ -332,8 +398,14 @@ fn xlsx(ctx: &mut Ctx<'_>, location: &[String], index: &ZipIndex<'_>) {
         if !ctx.go_on(location) {
             return;
         }
-        ctx.segment(name.clone(), join(location, sheet_component(name, None)), Role::Title);
-        let Some(target) = rels.get(rid).map(|(target, _)| target.clone()) else { continue };
+        ctx.segment(
+            name.clone(),
+            join(location, sheet_component(name, None)),
+            Role::Title,
+        );
+        let Some(target) = rels.get(rid).map(|(target, _)| target.clone()) else {
+            continue;
+        };
         if let Some(i) = index.find(&target) {
             seen.push(i);
             sheet(ctx, location, index, i, name, &shared);
@@ -342,23 +414,39 @@ fn xlsx(ctx: &mut Ctx<'_>, location: &[String], index: &ZipIndex<'_>) {
     // Worksheets the workbook does not list are still read, named after their part.
     for i in numbered(index, "xl/worksheets/sheet") {
         if !seen.contains(&i) {
-            let label = base_name(&index.entries[i].name).trim_end_matches(".xml").to_string();
+            let label = base_name(&index.entries[i].name)
+                .trim_end_matches(".xml")
+                .to_string();
             sheet(ctx, location, index, i, &label, &shared);
         }
     }
 }
 
-fn sheet(ctx: &mut Ctx<'_>, location: &[String], index: &ZipIndex<'_>, i: usize, name: &str, shared: &[String]) {
+fn sheet(
+    ctx: &mut Ctx<'_>,
+    location: &[String],
+    index: &ZipIndex<'_>,
+    i: usize,
+    name: &str,
+    shared: &[String],
+) {
     if !ctx.go_on(location) {
         return;
     }
     let part_name = index.entries[i].name.clone();
     let part = join(location, part_name.clone());
     if let Some(bytes) = index.read(ctx, i, &part) {
-        let mut sink = SheetSink { shared, ..SheetSink::default() };
+        let mut sink = SheetSink {
+            shared,
+            ..SheetSink::default()
+        };
         xml::walk(ctx, &part, &bytes, &mut sink);
         for (cell, text) in sink.cells {
-            ctx.segment(text, join(location, sheet_component(name, Some(&cell))), Role::Cell);
+            ctx.segment(
+                text,
+                join(location, sheet_component(name, Some(&cell))),
+                Role::Cell,
+            );
         }
     }
     // Comments hang off the sheet's relationships.
@@ -372,13 +460,21 @@ fn sheet(ctx: &mut Ctx<'_>, location: &[String], index: &ZipIndex<'_>, i: usize,
         .collect();
     targets.sort();
     for target in targets {
-        let Some(c) = index.find(target) else { continue };
+        let Some(c) = index.find(target) else {
+            continue;
+        };
         let part = join(location, target.clone());
-        let Some(bytes) = index.read(ctx, c, &part) else { continue };
+        let Some(bytes) = index.read(ctx, c, &part) else {
+            continue;
+        };
         let mut sink = CommentsSink::default();
         xml::walk(ctx, &part, &bytes, &mut sink);
         for (cell, text) in sink.comments {
-            ctx.segment(trim_newlines(text), join(location, sheet_component(name, Some(&cell))), Role::Comment);
+            ctx.segment(
+                trim_newlines(text),
+                join(location, sheet_component(name, Some(&cell))),
+                Role::Comment,
+            );
         }
     }
 }
@@ -391,12 +487,19 @@ fn relationships(
     name: &str,
     base: &str,
 ) -> HashMap<String, (String, String)> {
-    let Some(i) = index.find(name) else { return HashMap::new() };
+    let Some(i) = index.find(name) else {
+        return HashMap::new();
+    };
     let part = join(location, name);
-    let Some(bytes) = index.read(ctx, i, &part) else { return HashMap::new() };
+    let Some(bytes) = index.read(ctx, i, &part) else {
+        return HashMap::new();
+    };
     let mut sink = RelsSink::default();
     xml::walk(ctx, &part, &bytes, &mut sink);
-    sink.rels.into_iter().map(|(id, target, kind)| (id, (resolve(base, &target), kind))).collect()
+    sink.rels
+        .into_iter()
+        .map(|(id, target, kind)| (id, (resolve(base, &target), kind)))
+        .collect()
 }
 
 /// Resolves a relationship target against the directory `base` (`xl/`).
@@ -428,7 +531,8 @@ impl Sink for RelsSink {
         if name == b"Relationship"
             && let (Some(id), Some(target)) = (attr(element, b"Id"), attr(element, b"Target"))
         {
-            self.rels.push((id, target, attr(element, b"Type").unwrap_or_default()));
+            self.rels
+                .push((id, target, attr(element, b"Type").unwrap_or_default()));
         }
     }
     fn end(&mut self, _: &[u8], _: &[Vec<u8>]) {}
@@ -445,7 +549,8 @@ impl Sink for WorkbookSink {
         if name == b"sheet"
             && let Some(sheet) = attr(element, b"name")
         {
-            self.sheets.push((sheet, attr(element, b"id").unwrap_or_default()));
+            self.sheets
+                .push((sheet, attr(element, b"id").unwrap_or_default()));
         }
     }
     fn end(&mut self, _: &[u8], _: &[Vec<u8>]) {}
@@ -501,7 +606,9 @@ impl Sink for SheetSink<'_> {
     fn start(&mut self, name: &[u8], element: &BytesStart<'_>, stack: &[Vec<u8>]) {
         match name {
             b"row" => {
-                self.row = attr(element, b"r").and_then(|r| r.parse().ok()).unwrap_or(self.row + 1);
+                self.row = attr(element, b"r")
+                    .and_then(|r| r.parse().ok())
+                    .unwrap_or(self.row + 1);
                 self.col = 0;
             }
             b"c" => {
@@ -519,7 +626,10 @@ impl Sink for SheetSink<'_> {
                 self.value.clear();
             }
             b"v" => self.collecting = self.cell.is_some(),
-            b"t" if self.cell.is_some() && stack.iter().any(|n| n == b"is") && !stack.iter().any(|n| n == b"rPh") => {
+            b"t" if self.cell.is_some()
+                && stack.iter().any(|n| n == b"is")
+                && !stack.iter().any(|n| n == b"rPh") =>
+            {
                 self.collecting = true;
             }
             _ => {}
@@ -532,7 +642,12 @@ impl Sink for SheetSink<'_> {
                 if let Some((reference, kind)) = self.cell.take() {
                     let value = std::mem::take(&mut self.value);
                     let text = match kind.as_str() {
-                        "s" => value.trim().parse::<usize>().ok().and_then(|i| self.shared.get(i).cloned()).unwrap_or_default(),
+                        "s" => value
+                            .trim()
+                            .parse::<usize>()
+                            .ok()
+                            .and_then(|i| self.shared.get(i).cloned())
+                            .unwrap_or_default(),
                         "b" => match value.trim() {
                             "1" => "TRUE".to_string(),
                             "0" => "FALSE".to_string(),
@@ -557,11 +672,16 @@ impl Sink for SheetSink<'_> {
 
 /// The 1-based column number of a reference like `AB12`.
 fn column_of(reference: &str) -> Option<u64> {
-    let letters: String = reference.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    let letters: String = reference
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
     if letters.is_empty() || letters.len() > 3 {
         return None;
     }
-    Some(letters.bytes().fold(0u64, |n, b| n * 26 + u64::from(b.to_ascii_uppercase() - b'A' + 1)))
+    Some(letters.bytes().fold(0u64, |n, b| {
+        n * 26 + u64::from(b.to_ascii_uppercase() - b'A' + 1)
+    }))
 }
 
 /// The letters of 1-based column `n` (`1` → `A`, `28` → `AB`).
@@ -625,9 +745,21 @@ mod tests {
         assert_eq!(column_of("AB12"), Some(28));
         assert_eq!(column_name(28), "AB");
         assert_eq!(column_name(1), "A");
-        assert_eq!(resolve("xl/", "worksheets/sheet1.xml"), "xl/worksheets/sheet1.xml");
-        assert_eq!(resolve("xl/worksheets/", "../comments1.xml"), "xl/comments1.xml");
-        assert_eq!(resolve("xl/", "/xl/worksheets/sheet2.xml"), "xl/worksheets/sheet2.xml");
-        assert_eq!(sheet_component("O'Brien", Some("A1")), "sheet['O''Brien']!A1");
+        assert_eq!(
+            resolve("xl/", "worksheets/sheet1.xml"),
+            "xl/worksheets/sheet1.xml"
+        );
+        assert_eq!(
+            resolve("xl/worksheets/", "../comments1.xml"),
+            "xl/comments1.xml"
+        );
+        assert_eq!(
+            resolve("xl/", "/xl/worksheets/sheet2.xml"),
+            "xl/worksheets/sheet2.xml"
+        );
+        assert_eq!(
+            sheet_component("O'Brien", Some("A1")),
+            "sheet['O''Brien']!A1"
+        );
     }
 }

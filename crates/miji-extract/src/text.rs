@@ -2,7 +2,7 @@
 //! encodings guessed by `chardetng` with a CJK tie-breaker that also works on tiny files.
 
 use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
-use encoding_rs::{BIG5, EUC_KR, Encoding, GBK, SHIFT_JIS, UTF_16BE, UTF_16LE, UTF_8};
+use encoding_rs::{BIG5, EUC_KR, Encoding, GBK, SHIFT_JIS, UTF_8, UTF_16BE, UTF_16LE};
 
 /// How many leading bytes the binary / UTF-16 sniffing looks at.
 const SNIFF: usize = 64 * 1024;
@@ -24,13 +24,22 @@ pub(crate) struct Decoded {
 pub(crate) fn decode(bytes: &[u8]) -> Option<Decoded> {
     // Byte-order marks decide.
     if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        return Some(Decoded { text: String::from_utf8_lossy(rest).into_owned(), encoding: "UTF-8" });
+        return Some(Decoded {
+            text: String::from_utf8_lossy(rest).into_owned(),
+            encoding: "UTF-8",
+        });
     }
     if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
-        return Some(Decoded { text: UTF_16LE.decode_without_bom_handling(rest).0.into_owned(), encoding: "UTF-16LE" });
+        return Some(Decoded {
+            text: UTF_16LE.decode_without_bom_handling(rest).0.into_owned(),
+            encoding: "UTF-16LE",
+        });
     }
     if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
-        return Some(Decoded { text: UTF_16BE.decode_without_bom_handling(rest).0.into_owned(), encoding: "UTF-16BE" });
+        return Some(Decoded {
+            text: UTF_16BE.decode_without_bom_handling(rest).0.into_owned(),
+            encoding: "UTF-16BE",
+        });
     }
     let head = &bytes[..bytes.len().min(SNIFF)];
     if memchr_zero(head) {
@@ -40,14 +49,20 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Decoded> {
         if looks_binary(head) {
             return None;
         }
-        return Some(Decoded { text: text.to_string(), encoding: "UTF-8" });
+        return Some(Decoded {
+            text: text.to_string(),
+            encoding: "UTF-8",
+        });
     }
     if looks_binary(head) {
         return None;
     }
     let encoding = guess_legacy(bytes);
     let text = encoding.decode_without_bom_handling(bytes).0.into_owned();
-    Some(Decoded { text, encoding: encoding_name(encoding, bytes) })
+    Some(Decoded {
+        text,
+        encoding: encoding_name(encoding, bytes),
+    })
 }
 
 /// Decodes a zip/tar member name: UTF-8 when valid, else the most plausible legacy encoding
@@ -55,7 +70,10 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Decoded> {
 pub(crate) fn decode_name(raw: &[u8]) -> String {
     match std::str::from_utf8(raw) {
         Ok(name) => name.to_string(),
-        Err(_) => guess_legacy(raw).decode_without_bom_handling(raw).0.into_owned(),
+        Err(_) => guess_legacy(raw)
+            .decode_without_bom_handling(raw)
+            .0
+            .into_owned(),
     }
 }
 
@@ -65,7 +83,10 @@ fn memchr_zero(bytes: &[u8]) -> bool {
 
 /// Control bytes other than tab, newlines, form feed and escape are rare in text.
 fn looks_binary(head: &[u8]) -> bool {
-    let controls = head.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C | 0x1B)).count();
+    let controls = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C | 0x1B))
+        .count();
     controls * 100 > head.len().max(1)
 }
 
@@ -85,10 +106,16 @@ fn utf16_without_bom(bytes: &[u8], head: &[u8]) -> Option<Decoded> {
         return None;
     };
     let text = encoding.decode_without_bom_handling_and_without_replacement(bytes)?;
-    if text.chars().any(|c| (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r' | '\u{0C}')) {
+    if text
+        .chars()
+        .any(|c| (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r' | '\u{0C}'))
+    {
         return None;
     }
-    Some(Decoded { text: text.into_owned(), encoding: name })
+    Some(Decoded {
+        text: text.into_owned(),
+        encoding: name,
+    })
 }
 
 /// The report name of a legacy encoding (`GBK` becomes `GB18030` when four-byte sequences
@@ -123,7 +150,12 @@ fn guess_legacy(bytes: &[u8]) -> &'static Encoding {
     let guess = detector.guess(None, Utf8Detection::Deny);
     let non_ascii = sample.iter().filter(|b| !b.is_ascii()).count();
     let cjk = [GBK, BIG5, SHIFT_JIS, EUC_KR];
-    if non_ascii >= TINY && (!cjk.contains(&guess) || guess.decode_without_bom_handling_and_without_replacement(sample).is_some()) {
+    if non_ascii >= TINY
+        && (!cjk.contains(&guess)
+            || guess
+                .decode_without_bom_handling_and_without_replacement(sample)
+                .is_some())
+    {
         return guess;
     }
     let sample = &sample[..sample.len().min(SCORE)];
@@ -149,7 +181,8 @@ fn guess_legacy(bytes: &[u8]) -> &'static Encoding {
 fn cjk_score(encoding: &'static Encoding, bytes: &[u8]) -> Option<f64> {
     let text = match encoding.decode_without_bom_handling_and_without_replacement(bytes) {
         Some(text) => text,
-        None if bytes.len() > 1 => encoding.decode_without_bom_handling_and_without_replacement(&bytes[..bytes.len() - 1])?,
+        None if bytes.len() > 1 => encoding
+            .decode_without_bom_handling_and_without_replacement(&bytes[..bytes.len() - 1])?,
         None => return None,
     };
     let mut sum = 0.0;
@@ -179,7 +212,13 @@ fn weight(encoding: &'static Encoding, c: char, encoded: &[u8]) -> f64 {
     let common_hanzi = COMMON_HANZI.contains(c);
     if encoding == GBK {
         match (lead, trail) {
-            (0xB0..=0xD7, 0xA1..=0xFE) => if common_hanzi { 1.0 } else { 0.6 },
+            (0xB0..=0xD7, 0xA1..=0xFE) => {
+                if common_hanzi {
+                    1.0
+                } else {
+                    0.6
+                }
+            }
             (0xA1..=0xA3, 0xA1..=0xFE) => 0.6,
             (0xD8..=0xF7, 0xA1..=0xFE) => 0.2,
             (0xA4..=0xA9, 0xA1..=0xFE) => 0.2,
@@ -188,7 +227,13 @@ fn weight(encoding: &'static Encoding, c: char, encoded: &[u8]) -> f64 {
     } else if encoding == BIG5 {
         let code = u16::from(lead) << 8 | u16::from(trail);
         match code {
-            0xA440..=0xC67E => if common_hanzi { 1.0 } else { 0.5 },
+            0xA440..=0xC67E => {
+                if common_hanzi {
+                    1.0
+                } else {
+                    0.5
+                }
+            }
             0xA140..=0xA3BF => 0.6,
             0xC940..=0xF9D5 => 0.2,
             _ => 0.0,
@@ -204,7 +249,13 @@ fn weight(encoding: &'static Encoding, c: char, encoded: &[u8]) -> f64 {
         }
     } else if encoding == EUC_KR {
         match (lead, trail) {
-            (0xB0..=0xC8, 0xA1..=0xFE) => if COMMON_HANGUL.contains(c) { 1.0 } else { 0.3 },
+            (0xB0..=0xC8, 0xA1..=0xFE) => {
+                if COMMON_HANGUL.contains(c) {
+                    1.0
+                } else {
+                    0.3
+                }
+            }
             (0xA1..=0xA3, 0xA1..=0xFE) => 0.6,
             (0xCA..=0xFD, 0xA1..=0xFE) => 0.1,
             _ => 0.0,
@@ -250,9 +301,21 @@ mod tests {
             ("本文件属于机密等级，请勿外传。项目预算见附件。", GBK, "GBK"),
             ("本文件屬於極機密等級，請勿外洩。", BIG5, "Big5"),
             ("社外秘：この文書は取扱注意です。", SHIFT_JIS, "Shift_JIS"),
-            ("이 문서는 대외비입니다. 외부 유출을 금지합니다.", EUC_KR, "EUC-KR"),
-            ("Совершенно секретно. Особой важности.", encoding_rs::WINDOWS_1251, "windows-1251"),
-            ("Diffusion restreinte — ne pas copier. Réservé.", encoding_rs::WINDOWS_1252, "windows-1252"),
+            (
+                "이 문서는 대외비입니다. 외부 유출을 금지합니다.",
+                EUC_KR,
+                "EUC-KR",
+            ),
+            (
+                "Совершенно секретно. Особой важности.",
+                encoding_rs::WINDOWS_1251,
+                "windows-1251",
+            ),
+            (
+                "Diffusion restreinte — ne pas copier. Réservé.",
+                encoding_rs::WINDOWS_1252,
+                "windows-1252",
+            ),
         ] {
             let d = decode(&enc(s, e)).unwrap();
             assert_eq!((d.text.as_str(), d.encoding), (s, name), "{s}");

@@ -3,8 +3,8 @@
 
 use crate::ctx::Ctx;
 use miji::ErrorKind;
-use quick_xml::events::{BytesStart, Event};
 use quick_xml::XmlVersion;
+use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 use std::borrow::Cow;
 
@@ -26,10 +26,20 @@ pub(crate) trait Sink {
 /// UTF-8 with invalid sequences replaced.
 pub(crate) fn part_text(bytes: &[u8]) -> Cow<'_, str> {
     if bytes.starts_with(b"\xFF\xFE") {
-        return Cow::Owned(encoding_rs::UTF_16LE.decode_without_bom_handling(&bytes[2..]).0.into_owned());
+        return Cow::Owned(
+            encoding_rs::UTF_16LE
+                .decode_without_bom_handling(&bytes[2..])
+                .0
+                .into_owned(),
+        );
     }
     if bytes.starts_with(b"\xFE\xFF") {
-        return Cow::Owned(encoding_rs::UTF_16BE.decode_without_bom_handling(&bytes[2..]).0.into_owned());
+        return Cow::Owned(
+            encoding_rs::UTF_16BE
+                .decode_without_bom_handling(&bytes[2..])
+                .0
+                .into_owned(),
+        );
     }
     String::from_utf8_lossy(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
 }
@@ -37,7 +47,12 @@ pub(crate) fn part_text(bytes: &[u8]) -> Cow<'_, str> {
 /// Walks `bytes` as XML, feeding `sink`. Malformed XML is a `corrupt` error and nesting past
 /// [`crate::Limits::max_xml_depth`] a `limit.depth` error, both at `location`; events before
 /// the error have been delivered. Returns `false` when the walk stopped early.
-pub(crate) fn walk(ctx: &mut Ctx<'_>, location: &[String], bytes: &[u8], sink: &mut dyn Sink) -> bool {
+pub(crate) fn walk(
+    ctx: &mut Ctx<'_>,
+    location: &[String],
+    bytes: &[u8],
+    sink: &mut dyn Sink,
+) -> bool {
     let text = part_text(bytes);
     let mut reader = Reader::from_str(&text);
     let max_depth = ctx.limits.max_xml_depth as usize;
@@ -62,7 +77,11 @@ pub(crate) fn walk(ctx: &mut Ctx<'_>, location: &[String], bytes: &[u8], sink: &
         match event {
             Event::Start(element) => {
                 if stack.len() >= max_depth {
-                    ctx.error(ErrorKind::LimitDepth, location, format!("XML nested deeper than {max_depth} elements"));
+                    ctx.error(
+                        ErrorKind::LimitDepth,
+                        location,
+                        format!("XML nested deeper than {max_depth} elements"),
+                    );
                     return false;
                 }
                 let name = element.local_name().as_ref().as_bytes().to_vec();
@@ -71,7 +90,11 @@ pub(crate) fn walk(ctx: &mut Ctx<'_>, location: &[String], bytes: &[u8], sink: &
             }
             Event::Empty(element) => {
                 if stack.len() >= max_depth {
-                    ctx.error(ErrorKind::LimitDepth, location, format!("XML nested deeper than {max_depth} elements"));
+                    ctx.error(
+                        ErrorKind::LimitDepth,
+                        location,
+                        format!("XML nested deeper than {max_depth} elements"),
+                    );
                     return false;
                 }
                 let name = element.local_name().as_ref().as_bytes().to_vec();
@@ -111,7 +134,13 @@ pub(crate) fn walk(ctx: &mut Ctx<'_>, location: &[String], bytes: &[u8], sink: &
 
 /// The value of attribute `name` (local name) of `element`, unescaped.
 pub(crate) fn attr(element: &BytesStart<'_>, name: &[u8]) -> Option<String> {
-    element.attributes().flatten().find(|a| a.key.local_name().as_ref().as_bytes() == name).map(|a| {
-        a.normalized_value(XmlVersion::Implicit1_0).map(|v| v.into_owned()).unwrap_or_else(|_| a.value.to_string())
-    })
+    element
+        .attributes()
+        .flatten()
+        .find(|a| a.key.local_name().as_ref().as_bytes() == name)
+        .map(|a| {
+            a.normalized_value(XmlVersion::Implicit1_0)
+                .map(|v| v.into_owned())
+                .unwrap_or_else(|_| a.value.to_string())
+        })
 }

@@ -10,7 +10,11 @@ use miji_extract::{Extractor, Limits};
 
 fn extract(name: &str) -> miji::Document {
     let doc = Extractor::default().extract(name, &read(name));
-    assert!(doc.errors.is_empty(), "{name}: unexpected errors {:?}", doc.errors);
+    assert!(
+        doc.errors.is_empty(),
+        "{name}: unexpected errors {:?}",
+        doc.errors
+    );
     doc
 }
 
@@ -18,42 +22,83 @@ fn extract(name: &str) -> miji::Document {
 fn docx_header_only() {
     let doc = extract("docx_header.docx");
     assert_only(&doc, CN, &["word/header1.xml"], Role::Header);
-    assert_has(&doc, "Quarterly plan\nNothing here is marked.\tColumn two.", &["word/document.xml"], Role::Body);
-    assert!(doc.members.is_empty(), "an OOXML document is one document: {:?}", doc.members);
+    assert_has(
+        &doc,
+        "Quarterly plan\nNothing here is marked.\tColumn two.",
+        &["word/document.xml"],
+        Role::Body,
+    );
+    assert!(
+        doc.members.is_empty(),
+        "an OOXML document is one document: {:?}",
+        doc.members
+    );
 }
 
 #[test]
 fn docx_footer_only() {
-    assert_only(&extract("docx_footer.docx"), US, &["word/footer1.xml"], Role::Footer);
+    assert_only(
+        &extract("docx_footer.docx"),
+        US,
+        &["word/footer1.xml"],
+        Role::Footer,
+    );
 }
 
 #[test]
 fn docx_comment_only() {
-    assert_only(&extract("docx_comment.docx"), US, &["word/comments.xml"], Role::Comment);
+    assert_only(
+        &extract("docx_comment.docx"),
+        US,
+        &["word/comments.xml"],
+        Role::Comment,
+    );
 }
 
 #[test]
 fn docx_textbox_only_once() {
     // The VML fallback repeats the box; it must not be read twice.
-    assert_only(&extract("docx_textbox.docx"), CN, &["word/document.xml"], Role::Textbox);
+    assert_only(
+        &extract("docx_textbox.docx"),
+        CN,
+        &["word/document.xml"],
+        Role::Textbox,
+    );
 }
 
 #[test]
 fn docx_footnote_only() {
-    assert_only(&extract("docx_footnote.docx"), US, &["word/footnotes.xml"], Role::Footnote);
+    assert_only(
+        &extract("docx_footnote.docx"),
+        US,
+        &["word/footnotes.xml"],
+        Role::Footnote,
+    );
 }
 
 #[test]
 fn docx_custom_property_only() {
     let doc = extract("docx_custom_property.docx");
     assert_only(&doc, US, &["docProps/custom.xml"], Role::Metadata);
-    let custom = doc.segments.iter().find(|s| s.location == ["docProps/custom.xml"]).unwrap();
+    let custom = doc
+        .segments
+        .iter()
+        .find(|s| s.location == ["docProps/custom.xml"])
+        .unwrap();
     assert!(
-        custom.text.lines().any(|l| l == format!("MSIP_Label_3f2b6c1a-0d4e-4b8a-9c7f-5e6d1a2b3c4d_Name: {US}")),
+        custom
+            .text
+            .lines()
+            .any(|l| l == format!("MSIP_Label_3f2b6c1a-0d4e-4b8a-9c7f-5e6d1a2b3c4d_Name: {US}")),
         "{:?}",
         custom.text
     );
-    assert_has(&doc, "creator: fixture", &["docProps/core.xml"], Role::Metadata);
+    assert_has(
+        &doc,
+        "creator: fixture",
+        &["docProps/core.xml"],
+        Role::Metadata,
+    );
 }
 
 #[test]
@@ -67,7 +112,11 @@ fn xlsx_cell() {
 #[test]
 fn xlsx_sheet_name_only() {
     let doc = extract("xlsx_sheet_name.xlsx");
-    let hits: Vec<_> = doc.segments.iter().filter(|s| s.text.contains(CN)).collect();
+    let hits: Vec<_> = doc
+        .segments
+        .iter()
+        .filter(|s| s.text.contains(CN))
+        .collect();
     assert_eq!(hits.len(), 1, "{hits:?}");
     assert_eq!(hits[0].location, [format!("sheet['{CN}']")]);
     assert_eq!(hits[0].role, Role::Title);
@@ -77,7 +126,12 @@ fn xlsx_sheet_name_only() {
 
 #[test]
 fn xlsx_comment_only() {
-    assert_only(&extract("xlsx_comment.xlsx"), CN, &["sheet['Budget']!B2"], Role::Comment);
+    assert_only(
+        &extract("xlsx_comment.xlsx"),
+        CN,
+        &["sheet['Budget']!B2"],
+        Role::Comment,
+    );
 }
 
 #[test]
@@ -92,7 +146,12 @@ fn pptx_slide() {
     let doc = extract("pptx_slide.pptx");
     assert_only(&doc, CN, &["ppt/slides/slide1.xml"], Role::Body);
     // Paragraphs are lines.
-    assert_has(&doc, &format!("Agenda\n{CN}"), &["ppt/slides/slide1.xml"], Role::Body);
+    assert_has(
+        &doc,
+        &format!("Agenda\n{CN}"),
+        &["ppt/slides/slide1.xml"],
+        Role::Body,
+    );
 }
 
 #[test]
@@ -116,25 +175,52 @@ fn zip_gbk_member_name() {
 fn zip_nested_in_zip() {
     let doc = extract("zip_nested.zip");
     assert_only(&doc, US, &["inner.zip", "secret.txt"], Role::Body);
-    assert_has(&doc, "secret.txt", &["inner.zip", "@secret.txt"], Role::Filename);
+    assert_has(
+        &doc,
+        "secret.txt",
+        &["inner.zip", "@secret.txt"],
+        Role::Filename,
+    );
     assert!(doc.members.contains(&vec!["inner.zip".to_string()]));
-    assert!(doc.members.contains(&vec!["inner.zip".to_string(), "secret.txt".to_string()]));
+    assert!(
+        doc.members
+            .contains(&vec!["inner.zip".to_string(), "secret.txt".to_string()])
+    );
 }
 
 #[test]
 fn zip_nested_beyond_depth_limit() {
-    let limits = Limits { max_depth: 1, ..Limits::default() };
+    let limits = Limits {
+        max_depth: 1,
+        ..Limits::default()
+    };
     let doc = Extractor::new(limits).extract("zip_nested.zip", &read("zip_nested.zip"));
-    assert!(has_error(&doc, miji::ErrorKind::LimitDepth, &["inner.zip"]), "{:?}", doc.errors);
+    assert!(
+        has_error(&doc, miji::ErrorKind::LimitDepth, &["inner.zip"]),
+        "{:?}",
+        doc.errors
+    );
     assert!(!doc.segments.iter().any(|s| s.text.contains(US)));
     // The outer level is still read.
     assert_has(&doc, "outer", &["readme.txt"], Role::Body);
 }
 
 #[test]
+fn zip_traversal_names_are_just_locations() {
+    let doc = extract("zip_traversal.zip");
+    assert_only(&doc, US, &["../../etc/evil.txt"], Role::Body);
+    assert_has(&doc, "abs", &["/abs/path.txt"], Role::Body);
+}
+
+#[test]
 fn docx_inside_zip() {
     let doc = extract("zip_with_docx.zip");
-    assert_only(&doc, CN, &["docs/plan.docx", "word/header1.xml"], Role::Header);
+    assert_only(
+        &doc,
+        CN,
+        &["docs/plan.docx", "word/header1.xml"],
+        Role::Header,
+    );
     assert!(doc.members.contains(&vec!["docs/plan.docx".to_string()]));
 }
 
@@ -143,7 +229,13 @@ fn tar_gz() {
     let doc = extract("archive.tar.gz");
     assert_only(&doc, US, &["docs/memo.txt"], Role::Body);
     assert_has(&doc, "docs/memo.txt", &["@docs/memo.txt"], Role::Filename);
-    assert_eq!(doc.members, vec![vec!["docs/readme.txt".to_string()], vec!["docs/memo.txt".to_string()]]);
+    assert_eq!(
+        doc.members,
+        vec![
+            vec!["docs/readme.txt".to_string()],
+            vec!["docs/memo.txt".to_string()]
+        ]
+    );
 }
 
 #[test]
@@ -160,7 +252,14 @@ fn utf16le_with_bom() {
     let doc = extract("utf16le_bom.txt");
     assert_eq!(doc.encoding.as_deref(), Some("UTF-16LE"));
     assert_only(&doc, US, &[], Role::Body);
-    assert_eq!(doc.segments.iter().find(|s| s.role == Role::Body).unwrap().text, format!("Header\r\n{US}\r\nbody\r\n"));
+    assert_eq!(
+        doc.segments
+            .iter()
+            .find(|s| s.role == Role::Body)
+            .unwrap()
+            .text,
+        format!("Header\r\n{US}\r\nbody\r\n")
+    );
 }
 
 #[test]
@@ -193,7 +292,12 @@ fn extract_path_reads_file() {
     assert!(doc.path.as_deref().unwrap().ends_with("docx_header.docx"));
     assert_eq!(doc.bytes, read("docx_header.docx").len() as u64);
     assert_only(&doc, CN, &["word/header1.xml"], Role::Header);
-    assert_has(&doc, "docx_header.docx", &["@docx_header.docx"], Role::Filename);
+    assert_has(
+        &doc,
+        "docx_header.docx",
+        &["@docx_header.docx"],
+        Role::Filename,
+    );
 }
 
 #[test]
@@ -204,7 +308,10 @@ fn extract_path_missing_file_is_io_error() {
 
 #[test]
 fn extract_path_checks_size_before_reading() {
-    let limits = Limits { max_size: 100, ..Limits::default() };
+    let limits = Limits {
+        max_size: 100,
+        ..Limits::default()
+    };
     let doc = Extractor::new(limits).extract_path(&fixture("docx_header.docx"));
     assert_eq!(kinds(&doc), [miji::ErrorKind::LimitSize]);
     assert!(doc.segments.iter().all(|s| s.role == Role::Filename));

@@ -15,7 +15,11 @@ use std::time::Duration;
 
 /// No `internal` error: the extractor never panicked on the way.
 fn no_panic(doc: &Document) {
-    assert!(!kinds(doc).contains(&ErrorKind::Internal), "internal error: {:?}", doc.errors);
+    assert!(
+        !kinds(doc).contains(&ErrorKind::Internal),
+        "internal error: {:?}",
+        doc.errors
+    );
 }
 
 /// Deterministic pseudo-random bytes (xorshift).
@@ -35,15 +39,27 @@ fn random_bytes(len: usize, mut seed: u64) -> Vec<u8> {
 fn case_nested_zip_bomb(extractor: &Extractor) {
     let doc = extractor.extract("bomb_nested.zip", &read("bomb_nested.zip"));
     no_panic(&doc);
-    assert!(kinds(&doc).contains(&ErrorKind::LimitSize), "{:?}", kinds(&doc));
+    assert!(
+        kinds(&doc).contains(&ErrorKind::LimitSize),
+        "{:?}",
+        kinds(&doc)
+    );
     // What was read before the budget ran out is kept.
-    assert!(doc.segments.iter().any(|s| s.location == ["level2_0.zip", "level1_0.zip", "@zeros0.bin"]));
+    assert!(
+        doc.segments
+            .iter()
+            .any(|s| s.location == ["level2_0.zip", "level1_0.zip", "@zeros0.bin"])
+    );
 }
 
 fn case_overlapping_entries(extractor: &Extractor) {
     let doc = extractor.extract("overlap.zip", &read("overlap.zip"));
     no_panic(&doc);
-    let overlaps = doc.errors.iter().filter(|e| e.kind == ErrorKind::Corrupt && e.message.contains("overlaps")).count();
+    let overlaps = doc
+        .errors
+        .iter()
+        .filter(|e| e.kind == ErrorKind::Corrupt && e.message.contains("overlaps"))
+        .count();
     assert_eq!(overlaps, 49, "{:?}", doc.errors);
 }
 
@@ -60,16 +76,31 @@ fn case_gz_bomb(extractor: &Extractor) {
     assert!(bomb.len() < 200_000);
     let doc = extractor.extract("zeros.bin.gz", &bomb);
     no_panic(&doc);
-    assert!(kinds(&doc).contains(&ErrorKind::LimitRatio), "{:?}", doc.errors);
+    assert!(
+        kinds(&doc).contains(&ErrorKind::LimitRatio),
+        "{:?}",
+        doc.errors
+    );
     // The prefix that was read is still looked at (here: zeros, so not text).
-    assert!(doc.errors.iter().all(|e| matches!(e.kind, ErrorKind::LimitRatio | ErrorKind::UnsupportedFormat)));
+    assert!(
+        doc.errors
+            .iter()
+            .all(|e| matches!(e.kind, ErrorKind::LimitRatio | ErrorKind::UnsupportedFormat))
+    );
 }
 
 fn case_encrypted_member(extractor: &Extractor) {
     let doc = extractor.extract("encrypted.zip", &read("encrypted.zip"));
     no_panic(&doc);
-    assert!(has_error(&doc, ErrorKind::Encrypted, &["plan.txt"]), "{:?}", doc.errors);
-    assert!(!doc.segments.iter().any(|s| s.text.contains(US)), "ciphertext is not text");
+    assert!(
+        has_error(&doc, ErrorKind::Encrypted, &["plan.txt"]),
+        "{:?}",
+        doc.errors
+    );
+    assert!(
+        !doc.segments.iter().any(|s| s.text.contains(US)),
+        "ciphertext is not text"
+    );
     assert_has(&doc, "plan.txt", &["@plan.txt"], Role::Filename);
 }
 
@@ -84,7 +115,10 @@ fn case_truncated_and_corrupt(extractor: &Extractor) {
     for cut in (0..docx.len()).step_by(311) {
         let doc = extractor.extract("docx_header.docx", &docx[..cut]);
         no_panic(&doc);
-        assert!(!doc.errors.is_empty(), "a docx cut at {cut} must not look complete");
+        assert!(
+            !doc.errors.is_empty(),
+            "a docx cut at {cut} must not look complete"
+        );
     }
     let mut flipped = docx.clone();
     for i in (200..flipped.len() - 200).step_by(97) {
@@ -100,7 +134,12 @@ fn case_random_bytes(extractor: &Extractor) {
     let doc = extractor.extract("report.docx", &noise);
     assert_eq!(kinds(&doc), [ErrorKind::Corrupt], "{:?}", doc.errors);
     let doc = extractor.extract("noise.bin", &noise);
-    assert_eq!(kinds(&doc), [ErrorKind::UnsupportedFormat], "{:?}", doc.errors);
+    assert_eq!(
+        kinds(&doc),
+        [ErrorKind::UnsupportedFormat],
+        "{:?}",
+        doc.errors
+    );
     assert!(doc.segments.iter().all(|s| s.role == Role::Filename));
 }
 
@@ -117,7 +156,11 @@ fn case_empty(extractor: &Extractor) {
 fn case_deep_xml(extractor: &Extractor) {
     let doc = extractor.extract("deep_xml.docx", &read("deep_xml.docx"));
     no_panic(&doc);
-    assert!(has_error(&doc, ErrorKind::LimitDepth, &["word/document.xml"]), "{:?}", doc.errors);
+    assert!(
+        has_error(&doc, ErrorKind::LimitDepth, &["word/document.xml"]),
+        "{:?}",
+        doc.errors
+    );
     // The text before the deep part is kept.
     assert_has(&doc, US, &["word/document.xml"], Role::Body);
 }
@@ -138,7 +181,10 @@ fn case_other_formats(extractor: &Extractor) {
     let doc = extractor.extract("paper.pdf", b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n");
     assert_eq!(kinds(&doc), [ErrorKind::UnsupportedFormat]);
     // Password-protected OOXML is an OLE container.
-    let doc = extractor.extract("locked.docx", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\0\0\0\0\0\0\0\0");
+    let doc = extractor.extract(
+        "locked.docx",
+        b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\0\0\0\0\0\0\0\0",
+    );
     assert_eq!(kinds(&doc), [ErrorKind::Encrypted]);
 }
 
@@ -158,7 +204,10 @@ fn all_cases(extractor: &Extractor) {
 /// Default limits, but a smaller cumulative budget so the nested bomb stops quickly in debug
 /// builds (with the default 512 MiB it stops too, later).
 fn test_extractor() -> Extractor {
-    Extractor::new(Limits { max_total_decompressed: 32 << 20, ..Limits::default() })
+    Extractor::new(Limits {
+        max_total_decompressed: 32 << 20,
+        ..Limits::default()
+    })
 }
 
 #[test]
@@ -178,7 +227,11 @@ fn gz_bomb_stopped_by_ratio() {
 
 #[test]
 fn gz_bomb_stopped_by_cumulative_budget_without_ratio() {
-    let limits = Limits { max_ratio: u64::MAX, max_total_decompressed: 4 << 20, ..Limits::default() };
+    let limits = Limits {
+        max_ratio: u64::MAX,
+        max_total_decompressed: 4 << 20,
+        ..Limits::default()
+    };
     let doc = Extractor::new(limits).extract("zeros.gz", &gz_bomb());
     assert_eq!(kinds(&doc), [ErrorKind::LimitSize], "{:?}", doc.errors);
 }
@@ -220,7 +273,11 @@ fn images_pdf_and_locked_office() {
 
 #[test]
 fn input_size_limit() {
-    let doc = Extractor::new(Limits { max_size: 10, ..Limits::default() }).extract("a.txt", b"0123456789AB");
+    let doc = Extractor::new(Limits {
+        max_size: 10,
+        ..Limits::default()
+    })
+    .extract("a.txt", b"0123456789AB");
     assert_eq!(kinds(&doc), [ErrorKind::LimitSize]);
     assert_has(&doc, "a.txt", &["@a.txt"], Role::Filename);
 }
@@ -228,20 +285,35 @@ fn input_size_limit() {
 #[test]
 fn member_size_limit_keeps_the_prefix() {
     // A member larger than max_size is cut there; the prefix is still scanned.
-    let limits = Limits { max_size: 1000, ..Limits::default() };
+    let limits = Limits {
+        max_size: 1000,
+        ..Limits::default()
+    };
     let doc = Extractor::new(limits).extract("zip_nested.zip", &read("zip_nested.zip"));
-    assert!(doc.errors.is_empty(), "small members pass: {:?}", doc.errors);
+    assert!(
+        doc.errors.is_empty(),
+        "small members pass: {:?}",
+        doc.errors
+    );
     let mut gz = GzEncoder::new(Vec::new(), Compression::default());
-    gz.write_all(format!("{US}\n{}", "x".repeat(5000)).as_bytes()).unwrap();
+    gz.write_all(format!("{US}\n{}", "x".repeat(5000)).as_bytes())
+        .unwrap();
     let gz = gz.finish().unwrap();
-    let doc = Extractor::new(Limits { max_size: 1000, ..Limits::default() }).extract("memo.txt.gz", &gz);
+    let doc = Extractor::new(Limits {
+        max_size: 1000,
+        ..Limits::default()
+    })
+    .extract("memo.txt.gz", &gz);
     assert_eq!(kinds(&doc), [ErrorKind::LimitSize]);
     assert_has(&doc, US, &[], Role::Body);
 }
 
 #[test]
 fn time_budget() {
-    let limits = Limits { max_time: Some(Duration::ZERO), ..Limits::default() };
+    let limits = Limits {
+        max_time: Some(Duration::ZERO),
+        ..Limits::default()
+    };
     let doc = Extractor::new(limits).extract("zip_nested.zip", &read("zip_nested.zip"));
     assert_eq!(kinds(&doc), [ErrorKind::LimitTime]);
     no_panic(&doc);
@@ -249,22 +321,43 @@ fn time_budget() {
 
 #[test]
 fn entry_limits() {
-    let doc = Extractor::new(Limits { max_entries: 1, ..Limits::default() })
-        .extract("zip_nested.zip", &read("zip_nested.zip"));
-    assert!(has_error(&doc, ErrorKind::LimitEntries, &[]), "{:?}", doc.errors);
+    let doc = Extractor::new(Limits {
+        max_entries: 1,
+        ..Limits::default()
+    })
+    .extract("zip_nested.zip", &read("zip_nested.zip"));
+    assert!(
+        has_error(&doc, ErrorKind::LimitEntries, &[]),
+        "{:?}",
+        doc.errors
+    );
     assert_has(&doc, "outer", &["readme.txt"], Role::Body);
     assert!(!doc.segments.iter().any(|s| s.text.contains(US)));
 
-    let doc = Extractor::new(Limits { max_total_entries: 2, ..Limits::default() })
-        .extract("zip_nested.zip", &read("zip_nested.zip"));
-    assert!(has_error(&doc, ErrorKind::LimitEntries, &["inner.zip"]), "{:?}", doc.errors);
+    let doc = Extractor::new(Limits {
+        max_total_entries: 2,
+        ..Limits::default()
+    })
+    .extract("zip_nested.zip", &read("zip_nested.zip"));
+    assert!(
+        has_error(&doc, ErrorKind::LimitEntries, &["inner.zip"]),
+        "{:?}",
+        doc.errors
+    );
 }
 
 #[test]
 fn xml_depth_limit_is_configurable() {
-    let limits = Limits { max_xml_depth: 3, ..Limits::default() };
+    let limits = Limits {
+        max_xml_depth: 3,
+        ..Limits::default()
+    };
     let doc = Extractor::new(limits).extract("docx_header.docx", &read("docx_header.docx"));
-    assert!(has_error(&doc, ErrorKind::LimitDepth, &["word/document.xml"]), "{:?}", doc.errors);
+    assert!(
+        has_error(&doc, ErrorKind::LimitDepth, &["word/document.xml"]),
+        "{:?}",
+        doc.errors
+    );
 }
 
 #[test]
@@ -273,11 +366,18 @@ fn extractor_is_shared_across_threads() {
     let handles: Vec<_> = (0..4)
         .map(|_| {
             let extractor = extractor.clone();
-            std::thread::spawn(move || extractor.extract("docx_header.docx", &read("docx_header.docx")))
+            std::thread::spawn(move || {
+                extractor.extract("docx_header.docx", &read("docx_header.docx"))
+            })
         })
         .collect();
     for handle in handles {
-        assert_only(&handle.join().unwrap(), CN, &["word/header1.xml"], Role::Header);
+        assert_only(
+            &handle.join().unwrap(),
+            CN,
+            &["word/header1.xml"],
+            Role::Header,
+        );
     }
 }
 
@@ -302,7 +402,12 @@ fn hostile_suite_under_memory_cap() {
         .arg("-c")
         .arg("ulimit -v 1572864 && exec \"$0\" \"$@\"")
         .arg(exe)
-        .args(["hostile_suite_child", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "hostile_suite_child",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, "1")
         .output()
         .unwrap();
@@ -317,12 +422,21 @@ fn hostile_suite_under_memory_cap() {
 
 #[test]
 fn release_profile_keeps_unwinding() {
-    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml")).unwrap();
+    let manifest =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml")).unwrap();
     let manifest: toml::Table = manifest.parse().unwrap();
-    let profiles = manifest.get("profile").and_then(|p| p.as_table()).cloned().unwrap_or_default();
+    let profiles = manifest
+        .get("profile")
+        .and_then(|p| p.as_table())
+        .cloned()
+        .unwrap_or_default();
     for (name, profile) in &profiles {
         let panic = profile.get("panic").and_then(|p| p.as_str());
-        assert_ne!(panic, Some("abort"), "profile.{name} sets panic = \"abort\": panics must stay catchable");
+        assert_ne!(
+            panic,
+            Some("abort"),
+            "profile.{name} sets panic = \"abort\": panics must stay catchable"
+        );
     }
     assert!(profiles.contains_key("release"));
 }

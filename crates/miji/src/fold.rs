@@ -42,6 +42,11 @@ impl<'a> Folded<'a> {
     pub fn to_original(&self, folded: Range<usize>) -> Range<usize> {
         self.map.to_original(folded)
     }
+
+    /// Widens a folded range to whole fold units (see [`OffsetMap::expand`]).
+    pub fn expand(&self, folded: Range<usize>) -> Range<usize> {
+        self.map.expand(folded)
+    }
 }
 
 /// Maps folded byte offsets back to original byte offsets.
@@ -92,6 +97,22 @@ impl OffsetMap {
             self.end(folded.end).max(start)
         };
         start..end
+    }
+
+    /// Widens a folded range to whole fold units: a range that starts or ends inside the
+    /// expansion of one original character (`㍿` → `株式会社`) is widened to all of it. Folding
+    /// `original[to_original(r)]` gives exactly `folded[expand(r)]`.
+    pub fn expand(&self, folded: Range<usize>) -> Range<usize> {
+        if folded.end <= folded.start {
+            return folded.start..folded.start;
+        }
+        let inside = |f: usize| {
+            let idx = self.edits.partition_point(|e| e.folded_start < f);
+            (idx > 0).then(|| self.edits[idx - 1]).filter(|e| f < e.folded_end())
+        };
+        let start = inside(folded.start).map_or(folded.start, |e| e.folded_start);
+        let end = inside(folded.end).map_or(folded.end, |e| e.folded_end());
+        start..end.max(start)
     }
 
     /// Original offset of the first original byte behind folded byte `f`.
@@ -160,22 +181,30 @@ pub fn fold(text: &str) -> Folded<'_> {
     }
 
     while i < bytes.len() {
+        // Fast skip: runs of CJK ideographs that are not in the traditional table and are not
+        // a level word's first hanzi.
+        while i + 3 <= bytes.len() && (0xE4..=0xE9).contains(&bytes[i]) {
+            let cp = ((bytes[i] as u32 & 0x0F) << 12) | ((bytes[i + 1] as u32 & 0x3F) << 6) | (bytes[i + 2] as u32 & 0x3F);
+            if is_trad(cp) || matches!(cp, 0x673A | 0x7EDD | 0x79D8) {
+                break;
+            }
+            i += 3;
+        }
+        if i >= bytes.len() {
+            break;
+        }
         let b = bytes[i];
         if b < 0x80 {
-            if b.is_ascii_uppercase()
-                && bytes.get(i + 1) == Some(&b' ')
-                && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
-            {
-                if let Some(plan) = spaced_banner(bytes, i) {
-                    // Emit letters; drop (or keep one of) the spaces between them.
+            if b == b' ' && i > 0 && bytes[i - 1].is_ascii_uppercase() && bytes.get(i + 1).is_some_and(u8::is_ascii_uppercase) {
+                // a letter-spaced banner starts at the letter before this space
+                let start = i - 1;
+                if (start == 0 || !bytes[start - 1].is_ascii_alphanumeric())
+                    && let Some(plan) = spaced_banner(bytes, start)
+                {
                     let end = plan.end;
                     while i < end {
-                        if bytes[i] == b' ' {
-                            if plan.keep_space_at == Some(i) {
-                                i += 1;
-                            } else {
-                                edit!(1, "");
-                            }
+                        if bytes[i] == b' ' && plan.keep_space_at != Some(i) {
+                            edit!(1, "");
                         } else {
                             i += 1;
                         }
@@ -186,40 +215,67 @@ pub fn fold(text: &str) -> Folded<'_> {
             i += 1;
             continue;
         }
-        let ch = text[i..].chars().next().expect("char boundary");
-        let len = ch.len_utf8();
-        match fold_char(ch) {
-            CharFold::Keep => {
-                if matches!(ch, '机' | '機' | '绝' | '絕' | '秘') {
-                    if let Some(gap) = cjk_level_gap(text, i + len) {
-                        i += len;
-                        // drop the spaces between the two hanzi
-                        let mut left = gap;
-                        while left > 0 {
-                            let sp = text[i..].chars().next().expect("space char").len_utf8();
-                            edit!(sp, "");
-                            left -= 1;
-                        }
-                        continue;
-                    }
+        // Lead bytes whose characters never fold: 2-byte Latin/Greek/Cyrillic/Arabic…
+        // (except U+00A0/U+00AD), Hangul and other 3-byte blocks, 4-byte (emoji).
+        match b {
+            0xC2 | 0xE1 | 0xE2 => {}
+            0xE3 | 0xEF => {
+                // U+3000..U+3FFF and U+F000..U+FFFF: only a few ranges fold; skip the rest
+                // (。、「」 and most CJK punctuation) without decoding twice
+                let cp = ((b as u32 & 0x0F) << 12) | ((bytes[i + 1] as u32 & 0x3F) << 6) | (bytes[i + 2] as u32 & 0x3F);
+                let folds = match cp {
+                    0x3000 | 0x3200..=0x3298 | 0x329A..=0x33FF => true,
+                    0xF900..=0xFAFF | 0xFB00..=0xFB06 | 0xFE10..=0xFE6F | 0xFEFF | 0xFF01..=0xFFEF => true,
+                    _ => false,
+                };
+                if !folds {
+                    i += 3;
+                    continue;
                 }
-                i += len;
             }
-            CharFold::Drop => edit!(len, ""),
-            CharFold::Char(c) => {
-                let mut buf = [0u8; 4];
-                let s = c.encode_utf8(&mut buf);
-                if matches!(c, '机' | '绝') && cjk_level_gap(text, i + len).is_some() {
-                    // traditional first hanzi of a spaced level word: fold it, the spaces follow next round
-                    let gap = cjk_level_gap(text, i + len).unwrap_or(0);
-                    edit!(len, s);
-                    for _ in 0..gap {
+            0xE4..=0xE9 => {
+                // CJK unified ideographs U+4000..U+9FFF: decode directly, check the bitmap
+                let cp = ((b as u32 & 0x0F) << 12) | ((bytes[i + 1] as u32 & 0x3F) << 6) | (bytes[i + 2] as u32 & 0x3F);
+                if is_trad(cp) {
+                    let ch = char::from_u32(cp).expect("valid");
+                    let simp = trad_to_simp(ch).unwrap_or(ch);
+                    let mut buf = [0u8; 4];
+                    let s = simp.encode_utf8(&mut buf);
+                    let gap = if matches!(simp, '机' | '绝') { cjk_level_gap(text, i + 3) } else { None };
+                    edit!(3, s);
+                    for _ in 0..gap.unwrap_or(0) {
                         let sp = text[i..].chars().next().expect("space char").len_utf8();
                         edit!(sp, "");
                     }
                     continue;
                 }
-                edit!(len, s)
+                if matches!(cp, 0x673A | 0x7EDD | 0x79D8) && matches!(bytes.get(i + 3), Some(b' ' | 0xE3 | 0xC2 | 0xE2)) {
+                    // 机 绝 秘 followed by a space: a spaced level word?
+                    if let Some(gap) = cjk_level_gap(text, i + 3) {
+                        i += 3;
+                        for _ in 0..gap {
+                            let sp = text[i..].chars().next().expect("space char").len_utf8();
+                            edit!(sp, "");
+                        }
+                        continue;
+                    }
+                }
+                i += 3;
+                continue;
+            }
+            _ => {
+                i += utf8_len(b);
+                continue;
+            }
+        }
+        let ch = text[i..].chars().next().expect("char boundary");
+        let len = ch.len_utf8();
+        match fold_char(ch) {
+            CharFold::Keep => i += len,
+            CharFold::Drop => edit!(len, ""),
+            CharFold::Char(c) => {
+                let mut buf = [0u8; 4];
+                edit!(len, c.encode_utf8(&mut buf))
             }
             CharFold::Str(s) => edit!(len, &s),
         }
@@ -498,6 +554,33 @@ const TRAD_SIMP: &[(char, char)] = &[
     ('華', '华'),
     ('請', '请'),
 ];
+
+/// Length of a UTF-8 sequence from its lead byte (the text is valid UTF-8).
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0x00..=0x7F => 1,
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    }
+}
+
+/// One bit per code point U+4000..U+9FFF: set for the traditional characters of `TRAD_SIMP`.
+const TRAD_BITMAP: [u64; 384] = {
+    let mut bits = [0u64; 384];
+    let mut i = 0;
+    while i < TRAD_SIMP.len() {
+        let cp = TRAD_SIMP[i].0 as u32 - 0x4000;
+        bits[(cp / 64) as usize] |= 1 << (cp % 64);
+        i += 1;
+    }
+    bits
+};
+
+fn is_trad(cp: u32) -> bool {
+    let off = cp.wrapping_sub(0x4000);
+    off < 384 * 64 && TRAD_BITMAP[(off / 64) as usize] & (1 << (off % 64)) != 0
+}
 
 fn trad_to_simp(c: char) -> Option<char> {
     static SORTED: std::sync::OnceLock<Vec<(char, char)>> = std::sync::OnceLock::new();

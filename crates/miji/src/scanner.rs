@@ -8,7 +8,9 @@
 use crate::fold::{Folded, fold};
 use crate::level::{Confidence, Level};
 use crate::mask::{MaskStyle, mask};
-use crate::policy::{Cue, ExcerptSetting, Policy, PolicyBuilder, Target, normalise_label};
+use crate::policy::{
+    Cue, CueEffect, CueScope, ExcerptSetting, Policy, PolicyBuilder, Target, normalise_label,
+};
 use crate::report::*;
 use crate::segment::{Document, Segment};
 use serde::Serialize;
@@ -155,10 +157,7 @@ impl Scanner {
             encoding: doc.encoding,
             members: doc.members,
         };
-        let trace_out = std::mem::take(&mut st.trace);
-        let mut report = st.finish(meta);
-        let _ = &mut report;
-        (report, trace_out.unwrap_or_default())
+        st.finish_traced(meta)
     }
 
     /// Returns `text` with every keyword and detector finding replaced by its mask (markings
@@ -188,7 +187,13 @@ impl Scanner {
         for ex in self.policy.examples() {
             for (texts, expected) in [(&ex.must_match, true), (&ex.must_not_match, false)] {
                 for t in texts {
-                    let fired = self.scan(t).findings.iter().any(|f| f.rule == ex.rule);
+                    // A rule fires when it reads a corroborated marking, even where another
+                    // rule's reading of the same text wins (`superseded`).
+                    let (report, trace) = self.explain(t);
+                    let fired = report.findings.iter().any(|f| f.rule == ex.rule)
+                        || trace
+                            .iter()
+                            .any(|e| e.rule == ex.rule && e.verdict == "superseded");
                     if fired != expected {
                         failures.push(ExampleFailure {
                             rule: ex.rule.clone(),
@@ -279,6 +284,8 @@ struct Candidate {
     condition: Option<String>,
     caveats: Vec<String>,
     cues: Vec<Cue>,
+    /// Negative cues found (description, effect).
+    against: Vec<(String, CueEffect)>,
 }
 
 /// A keyword or detector finding before document-level filters.
@@ -297,6 +304,8 @@ struct DocScan<'p> {
     seg_index: usize,
     order: usize,
     trace: Option<Vec<TraceEntry>>,
+    /// Document-scope negative cues seen: (cue index, line).
+    doc_cues: Vec<(usize, u64)>,
 }
 
 impl<'p> DocScan<'p> {
@@ -308,6 +317,7 @@ impl<'p> DocScan<'p> {
             seg_index: 0,
             order: 0,
             trace: trace.then(Vec::new),
+            doc_cues: Vec::new(),
         }
     }
 
@@ -356,6 +366,22 @@ impl<'p> DocScan<'p> {
                         dict_hits.push((dictionary, m.start(), m.end()));
                     }
                     Target::Detector(i) => detector_on[i as usize] = true,
+                    Target::Cue(i) => {
+                        if self.doc_cues.iter().any(|c| c.0 == i as usize) {
+                            continue;
+                        }
+                        let ls = ft[..m.start()].rfind('\n').map(|x| x + 1).unwrap_or(0);
+                        let le = ft[m.end()..]
+                            .find('\n')
+                            .map(|x| x + m.end())
+                            .unwrap_or(ft.len());
+                        let line = ft[ls..le].trim_end_matches('\r');
+                        if p.negatives[i as usize].regex.is_match(line) {
+                            let orig = folded.to_original(ls..ls);
+                            let (line_no, _) = crate::fold::line_column(text, orig.start);
+                            self.doc_cues.push((i as usize, line_no));
+                        }
+                    }
                 }
             }
         }
@@ -404,8 +430,20 @@ impl<'p> DocScan<'p> {
                     .name("mark")
                     .unwrap_or_else(|| caps.get(0).expect("group 0"));
                 let (ms, me) = trim_span(line, whole.start(), whole.end());
-                let (level, label) = match caps.name("label") {
-                    Some(l) => match rule.levels.get(&normalise_label(l.as_str())) {
+                let mapped = caps.name("label_id").and_then(|id| {
+                    p.label_map
+                        .get(&id.as_str().trim().to_ascii_lowercase())
+                        .map(|(lv, name)| {
+                            let label = name
+                                .clone()
+                                .or_else(|| caps.name("label").map(|l| l.as_str().trim().to_owned()))
+                                .unwrap_or_else(|| id.as_str().to_owned());
+                            (*lv, label)
+                        })
+                });
+                let (level, label) = match (mapped, caps.name("label")) {
+                    (Some(m), _) => m,
+                    (None, Some(l)) => match rule.levels.get(&normalise_label(l.as_str())) {
                         Some((lv, lb)) => (*lv, lb.clone()),
                         None => {
                             self.note(
@@ -421,9 +459,21 @@ impl<'p> DocScan<'p> {
                             continue;
                         }
                     },
-                    None => match &rule.level {
+                    (None, None) => match &rule.level {
                         Some((lv, lb)) => (*lv, lb.clone()),
-                        None => continue,
+                        None => {
+                            self.note(
+                                mi as usize,
+                                location,
+                                role,
+                                0,
+                                caps.get(0).map_or("", |m| m.as_str()),
+                                None,
+                                vec!["label id not in the policy's label_map".into()],
+                                "mention",
+                            );
+                            continue;
+                        }
                     },
                 };
                 let orig = folded.to_original(ls + ms..ls + me);
@@ -432,7 +482,47 @@ impl<'p> DocScan<'p> {
                         .map(|g| g.as_str().trim().to_owned())
                         .filter(|s| !s.is_empty())
                 };
-                let caveats = group("caveats")
+                let mut cues = Vec::new();
+                if role.is_marking_position() || in_edge_lines(ft, ls, le) {
+                    cues.push(Cue::Position);
+                }
+                if role.is_marking_position() {
+                    cues.push(Cue::Header);
+                }
+                let mut against = Vec::new();
+                for r in &rule.reject {
+                    if r.is_match(line) {
+                        against.push((
+                            format!("reject: the line matches the rule's reject /{}/", r.as_str()),
+                            CueEffect::Reject,
+                        ));
+                    }
+                }
+                for &ci in &rule.negatives {
+                    let c = &p.negatives[ci];
+                    let hit = match c.scope {
+                        CueScope::Line => c.regex.is_match(line),
+                        CueScope::Window(w) => {
+                            c.regex.is_match(line)
+                                || has_scaffold(ft, ls, le, std::slice::from_ref(&c.regex), w)
+                        }
+                        CueScope::Document => false,
+                    };
+                    if hit {
+                        against.push((c.name.clone(), c.effect));
+                    }
+                }
+                let mut attrs = [
+                    group("period"),
+                    group("declassify_on"),
+                    group("condition"),
+                    group("caveats"),
+                ];
+                if !rule.nearby.is_empty() && attrs.iter().any(Option::is_none) {
+                    nearby_attrs(ft, ls, le, &rule.nearby, rule.nearby_window, &mut attrs);
+                }
+                let [period, declassify_on, condition, caveat_text] = attrs;
+                let caveats = caveat_text
                     .map(|c| {
                         c.split("//")
                             .map(|s| s.trim().trim_matches('/').trim().to_owned())
@@ -440,10 +530,6 @@ impl<'p> DocScan<'p> {
                             .collect()
                     })
                     .unwrap_or_default();
-                let mut cues = Vec::new();
-                if role.is_marking_position() || in_edge_lines(ft, ls, le) {
-                    cues.push(Cue::Position);
-                }
                 if !rule.scaffold.is_empty()
                     && has_scaffold(ft, ls, le, &rule.scaffold, rule.scaffold_window)
                 {
@@ -465,11 +551,12 @@ impl<'p> DocScan<'p> {
                     norm,
                     level,
                     label,
-                    period: group("period"),
-                    declassify_on: group("declassify_on"),
-                    condition: group("condition"),
+                    period,
+                    declassify_on,
+                    condition,
                     caveats,
                     cues,
+                    against,
                 });
                 self.order += 1;
             }
@@ -484,10 +571,20 @@ impl<'p> DocScan<'p> {
                     line_no,
                     &shown,
                     None,
-                    vec![
-                        "the line does not have the rule's marking shape (a mention in prose)"
-                            .into(),
-                    ],
+                    {
+                        let mut why = vec![
+                            "the line does not have the rule's marking shape (a mention in prose)"
+                                .to_owned(),
+                        ];
+                        let line = &ft[ls..line_end];
+                        for &ci in &rule.negatives {
+                            let c = &p.negatives[ci];
+                            if c.scope == CueScope::Line && c.regex.is_match(line) {
+                                why.push(c.name.clone());
+                            }
+                        }
+                        why
+                    },
                     "mention",
                 );
             }
@@ -668,7 +765,13 @@ impl<'p> DocScan<'p> {
         }
     }
 
-    fn finish(mut self, meta: DocMeta) -> Report {
+    fn finish(self, meta: DocMeta) -> Report {
+        self.finish_traced(meta).0
+    }
+
+    /// Document-level decisions; returns the report and the decision trace (empty unless the
+    /// scan was started with tracing).
+    fn finish_traced(mut self, meta: DocMeta) -> (Report, Vec<TraceEntry>) {
         let p = self.policy;
         // repetition: the same marking text more than once in the document
         let mut repeats: HashMap<(usize, &str), usize> = HashMap::new();
@@ -683,17 +786,33 @@ impl<'p> DocScan<'p> {
             .map(|(i, _)| i)
             .collect();
         let mut markings: Vec<(Finding, Marking, usize)> = Vec::new();
-        let candidates = std::mem::take(&mut self.candidates);
-        for (i, mut c) in candidates.into_iter().enumerate() {
+        let mut candidates = std::mem::take(&mut self.candidates);
+        // Pass 1: cues, negative cues and confidence of every candidate.
+        let mut judged: Vec<(Confidence, Vec<String>, &'static str)> =
+            Vec::with_capacity(candidates.len());
+        for (i, c) in candidates.iter_mut().enumerate() {
             if repeated.contains(&i) {
                 c.cues.push(Cue::Repetition);
             }
             let rule = &p.markings[c.marking];
             let rmeta = &p.rules[rule.rule];
+            for &ci in &rule.doc_negatives {
+                if let Some((_, line)) = self.doc_cues.iter().find(|d| d.0 == ci) {
+                    let cue = &p.negatives[ci];
+                    // A header/footer/metadata marking is the document's own: a document-wide
+                    // note (training, declassified) makes it less sure, not a mention.
+                    let effect = if c.role.is_marking_position() {
+                        CueEffect::Lower
+                    } else {
+                        cue.effect
+                    };
+                    c.against
+                        .push((format!("{} (document, line {line})", cue.name), effect));
+                }
+            }
             let mut confidence = rule.confidence;
-            let mut against = Vec::new();
+            let mut against: Vec<String> = Vec::new();
             let verdict;
-            let corroborated = !c.cues.is_empty();
             if !rule.needs.is_empty() && !rule.needs.iter().any(|n| c.cues.contains(n)) {
                 against.push(format!(
                     "needs one of: {}",
@@ -703,10 +822,23 @@ impl<'p> DocScan<'p> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 ));
+                against.extend(c.against.iter().map(|a| a.0.clone()));
                 verdict = "uncorroborated";
+            } else if c.against.iter().any(|a| a.1 == CueEffect::Reject) {
+                against.extend(
+                    c.against
+                        .iter()
+                        .filter(|a| a.1 == CueEffect::Reject)
+                        .map(|a| a.0.clone()),
+                );
+                verdict = "mention";
             } else {
-                if corroborated {
+                if !c.cues.is_empty() {
                     confidence = confidence.raised();
+                }
+                for (name, _) in &c.against {
+                    confidence = confidence.lowered();
+                    against.push(format!("{name} (lowered)"));
                 }
                 let min = rmeta.min_confidence.unwrap_or(p.min_confidence);
                 verdict = if confidence < min {
@@ -718,10 +850,66 @@ impl<'p> DocScan<'p> {
                     "marking"
                 };
             }
+            judged.push((confidence, against, verdict));
+        }
+        // Pass 2: where several rules read the same text (机密 as PRC or Taiwan, a bare SECRET
+        // as US or French), the best-corroborated reading wins; the others are superseded.
+        let strength = |c: &Candidate, conf: Confidence| {
+            (
+                conf,
+                c.cues.contains(&Cue::Scaffold),
+                c.cues.len(),
+                p.markings[c.marking].confidence,
+                std::cmp::Reverse(c.marking),
+            )
+        };
+        let mut superseded: Vec<Option<usize>> = vec![None; candidates.len()];
+        for i in 0..candidates.len() {
+            if judged[i].2 != "marking" {
+                continue;
+            }
+            for j in 0..candidates.len() {
+                if i == j || judged[j].2 != "marking" {
+                    continue;
+                }
+                let (a, b) = (&candidates[i], &candidates[j]);
+                if a.seg == b.seg
+                    && a.start < b.end
+                    && b.start < a.end
+                    && strength(b, judged[j].0) > strength(a, judged[i].0)
+                {
+                    superseded[i] = Some(j);
+                    break;
+                }
+            }
+        }
+        let names: Vec<(String, String)> = candidates
+            .iter()
+            .map(|c| {
+                let r = &p.markings[c.marking];
+                (p.rules[r.rule].id.clone(), r.scheme.clone())
+            })
+            .collect();
+        for (i, (c, (confidence, mut against, mut verdict))) in
+            candidates.into_iter().zip(judged).enumerate()
+        {
+            let rule = &p.markings[c.marking];
+            let rmeta = &p.rules[rule.rule];
+            if let Some(j) = superseded[i] {
+                against.push(format!(
+                    "the same text is read by {} ({}) with stronger cues",
+                    names[j].0, names[j].1
+                ));
+                verdict = "superseded";
+            }
             let fingerprint = fingerprint(&rmeta.id, &c.norm, &c.location);
             let allowed = verdict == "marking"
                 && self.allowed(&meta, &rmeta.id, &c.norm, &c.text, &fingerprint);
             if let Some(t) = &mut self.trace {
+                let shape = match &rule.form {
+                    Some(f) => format!("shape: {f}"),
+                    None => "shape".to_owned(),
+                };
                 t.push(TraceEntry {
                     rule: rmeta.id.clone(),
                     scheme: rule.scheme.clone(),
@@ -730,7 +918,7 @@ impl<'p> DocScan<'p> {
                     line: c.line,
                     text: c.text.clone(),
                     level: Some(c.level),
-                    cues_for: std::iter::once("shape".to_owned())
+                    cues_for: std::iter::once(shape)
                         .chain(c.cues.iter().map(|x| x.as_str().to_owned()))
                         .collect(),
                     cues_against: if allowed {
@@ -887,7 +1075,7 @@ impl<'p> DocScan<'p> {
             .take(p.max_findings as usize)
             .map(|x| x.2)
             .collect();
-        Report {
+        let report = Report {
             schema: REPORT_SCHEMA_ID.to_owned(),
             path: meta.path,
             path_bytes: meta.path_bytes.map(|b| base64_encode(&b)),
@@ -904,7 +1092,8 @@ impl<'p> DocScan<'p> {
             counts,
             encoding: meta.encoding,
             file: None,
-        }
+        };
+        (report, self.trace.take().unwrap_or_default())
     }
 
     fn allowed(
@@ -1076,6 +1265,56 @@ fn has_scaffold(t: &str, ls: usize, le: usize, scaffold: &[regex::Regex], window
         pos = next_end;
     }
     false
+}
+
+/// Fills missing `[period, declassify_on, condition, caveats]` from the marking's line, then
+/// lines within `window` lines of `ls..le` (nearest first), that one of `nearby` matches with
+/// the named group.
+fn nearby_attrs(
+    t: &str,
+    ls: usize,
+    le: usize,
+    nearby: &[regex::Regex],
+    window: usize,
+    attrs: &mut [Option<String>; 4],
+) {
+    const NAMES: [&str; 4] = ["period", "declassify_on", "condition", "caveats"];
+    let mut fill = |line: &str| {
+        let line = line.trim_end_matches('\r');
+        for r in nearby {
+            if let Some(caps) = r.captures(line) {
+                for (k, n) in NAMES.iter().enumerate() {
+                    if attrs[k].is_none() {
+                        if let Some(g) = caps.name(n) {
+                            let v = g.as_str().trim();
+                            if !v.is_empty() {
+                                attrs[k] = Some(v.to_owned());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    fill(&t[ls..le]);
+    let (mut up, mut down) = (ls, le);
+    for _ in 0..window {
+        if up > 0 {
+            let prev_end = up - 1;
+            let prev_start = t[..prev_end].rfind('\n').map(|x| x + 1).unwrap_or(0);
+            fill(&t[prev_start..prev_end]);
+            up = prev_start;
+        }
+        if down < t.len() {
+            let next_start = down + 1;
+            let next_end = t[next_start..]
+                .find('\n')
+                .map(|x| x + next_start)
+                .unwrap_or(t.len());
+            fill(&t[next_start..next_end]);
+            down = next_end;
+        }
+    }
 }
 
 /// Stable fingerprint: hash of (rule, normalised matched text, location), 16 hex digits.

@@ -8,7 +8,9 @@ pub const CN: &str = "机密★10年";
 pub const US: &str = "TOP SECRET//NOFORN";
 
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/extract").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/extract")
+        .join(name)
 }
 
 pub fn read(name: &str) -> Vec<u8> {
@@ -18,8 +20,16 @@ pub fn read(name: &str) -> Vec<u8> {
 /// Asserts that `marking` is found in exactly one segment (so it lives only in that part),
 /// which has `location` and `role`.
 pub fn assert_only(doc: &Document, marking: &str, location: &[&str], role: Role) {
-    let hits: Vec<_> = doc.segments.iter().filter(|s| s.text.contains(marking)).collect();
-    assert_eq!(hits.len(), 1, "{marking:?} expected in exactly one segment, got {hits:#?}");
+    let hits: Vec<_> = doc
+        .segments
+        .iter()
+        .filter(|s| s.text.contains(marking))
+        .collect();
+    assert_eq!(
+        hits.len(),
+        1,
+        "{marking:?} expected in exactly one segment, got {hits:#?}"
+    );
     assert_eq!(hits[0].location, location, "location of {marking:?}");
     assert_eq!(hits[0].role, role, "role of {marking:?}");
 }
@@ -27,7 +37,9 @@ pub fn assert_only(doc: &Document, marking: &str, location: &[&str], role: Role)
 /// Asserts a segment with `marking`, `location` and `role` exists.
 pub fn assert_has(doc: &Document, marking: &str, location: &[&str], role: Role) {
     assert!(
-        doc.segments.iter().any(|s| s.text.contains(marking) && s.location == location && s.role == role),
+        doc.segments
+            .iter()
+            .any(|s| s.text.contains(marking) && s.location == location && s.role == role),
         "no {role} segment at {location:?} containing {marking:?}: {:#?}",
         doc.segments
     );
@@ -38,5 +50,7 @@ pub fn kinds(doc: &Document) -> Vec<ErrorKind> {
 }
 
 pub fn has_error(doc: &Document, kind: ErrorKind, location: &[&str]) -> bool {
-    doc.errors.iter().any(|e| e.kind == kind && e.location == location)
+    doc.errors
+        .iter()
+        .any(|e| e.kind == kind && e.location == location)
 }

@@ -17,7 +17,7 @@ use crate::fold::fold_str;
 use crate::level::{Action, Confidence, Level};
 use crate::mask::MaskStyle;
 use crate::report::{ErrorKind, FindingKind};
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use diag::line_col;
 use raw::*;
 use regex::Regex;
@@ -32,6 +32,9 @@ pub const SCHEMES: &[&str] = &[
     "tlp", "label",
 ];
 
+/// Up to this many gate literals the gate is a DFA; above it, aho-corasick chooses.
+const DFA_MAX_LITERALS: usize = 20_000;
+
 /// Corroborating cues a marking rule can require.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Cue {
@@ -41,6 +44,8 @@ pub(crate) enum Cue {
     Scaffold,
     /// The same marking line appears at least twice in the document.
     Repetition,
+    /// In a header, footer, subject, mail-header, metadata, file-name or title segment.
+    Header,
 }
 
 impl Cue {
@@ -49,6 +54,7 @@ impl Cue {
             "position" => Some(Cue::Position),
             "scaffold" => Some(Cue::Scaffold),
             "repetition" => Some(Cue::Repetition),
+            "header" => Some(Cue::Header),
             _ => None,
         }
     }
@@ -58,7 +64,49 @@ impl Cue {
             Cue::Position => "position",
             Cue::Scaffold => "scaffold",
             Cue::Repetition => "repetition",
+            Cue::Header => "header",
         }
+    }
+}
+
+/// Where a negative cue looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CueScope {
+    /// The candidate's own line.
+    Line,
+    /// Lines within this many lines above and below (and the line itself).
+    Window(usize),
+    /// Any line of the document the gate selected by the cue's keywords.
+    Document,
+}
+
+/// What a negative cue does to a candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CueEffect {
+    /// The candidate is a mention.
+    Reject,
+    /// One confidence step down.
+    Lower,
+}
+
+/// A compiled negative cue (`[[reject]]`).
+#[derive(Debug)]
+pub(crate) struct NegativeCue {
+    pub name: String,
+    pub regex: Regex,
+    pub scope: CueScope,
+    pub effect: CueEffect,
+    pub schemes: Vec<String>,
+    pub rules: Vec<String>,
+    pub except: Vec<String>,
+    pub keywords: Vec<String>,
+}
+
+impl NegativeCue {
+    fn applies(&self, scheme: &str, rule: &str) -> bool {
+        (self.schemes.is_empty() || self.schemes.iter().any(|s| s == scheme))
+            && (self.rules.is_empty() || self.rules.iter().any(|r| r == rule))
+            && !self.except.iter().any(|r| r == rule)
     }
 }
 
@@ -98,6 +146,17 @@ pub(crate) struct MarkingRule {
     pub needs: Vec<Cue>,
     pub scaffold: Vec<Regex>,
     pub scaffold_window: usize,
+    /// The documented shape, for the decision trace.
+    pub form: Option<String>,
+    /// The rule's own line rejects.
+    pub reject: Vec<Regex>,
+    /// Lines near the marking that supply period, dates, conditions, caveats.
+    pub nearby: Vec<Regex>,
+    pub nearby_window: usize,
+    /// Indices into `Policy::negatives` of the line/window cues that apply to this rule.
+    pub negatives: Vec<usize>,
+    /// Indices into `Policy::negatives` of the document cues that apply to this rule.
+    pub doc_negatives: Vec<usize>,
     pub examples: (Vec<String>, Vec<String>),
 }
 
@@ -132,6 +191,8 @@ pub(crate) enum Target {
     Marking(u32),
     Term { dictionary: u32, term_len: u32 },
     Detector(u32),
+    /// A document-scope negative cue.
+    Cue(u32),
 }
 
 /// A compiled allow-list.
@@ -155,6 +216,9 @@ pub struct Policy {
     pub(crate) target_ranges: Vec<(u32, u32)>,
     pub(crate) targets: Vec<Target>,
     pub(crate) allow: AllowList,
+    pub(crate) negatives: Vec<NegativeCue>,
+    /// Lower-cased label-metadata ID → (level, name).
+    pub(crate) label_map: HashMap<String, (Level, Option<String>)>,
     pub(crate) min_confidence: Confidence,
     pub(crate) excerpt: ExcerptSetting,
     pub(crate) level_actions: [Action; 5],
@@ -195,6 +259,12 @@ impl Policy {
     /// The action for an incomplete record with this error kind.
     pub fn on_error_action(&self, kind: ErrorKind) -> Action {
         self.on_error.get(&kind).copied().unwrap_or(Action::Redact)
+    }
+
+    /// Runs only the literal gate over already folded text and counts its hits (benchmarks).
+    #[doc(hidden)]
+    pub fn gate_hits(&self, folded: &str) -> usize {
+        self.gate.find_overlapping_iter(folded).count()
     }
 
     pub(crate) fn targets_of(&self, pattern: usize) -> &[Target] {
@@ -336,6 +406,8 @@ struct Compiler {
     detectors: Vec<(DetectorRule, Vec<String>)>,
     overrides: Vec<(String, Source, Spanned<RawRuleOverride>)>,
     allow: AllowList,
+    negatives: Vec<NegativeCue>,
+    label_map: HashMap<String, (Level, Option<String>)>,
     min_confidence: Option<Confidence>,
     excerpt: Option<ExcerptSetting>,
     level_actions: Option<[Action; 5]>,
@@ -577,6 +649,25 @@ impl Compiler {
         for (id, ov) in raw.rule {
             self.overrides.push((id, src.clone(), ov));
         }
+        for r in raw.reject {
+            self.load_reject(src, r);
+        }
+        for l in raw.label_map {
+            let Some(level) = self.parse_enum::<Level>(src, &l.level) else {
+                continue;
+            };
+            let id = l.id.get_ref().trim().to_ascii_lowercase();
+            if id.is_empty() {
+                self.diag(
+                    codes::EMPTY,
+                    src,
+                    Some(l.id.span()),
+                    "label_map entry needs a non-empty id".to_owned(),
+                );
+                continue;
+            }
+            self.label_map.insert(id, (level, l.name.clone()));
+        }
         if let Some(s) = raw.settings {
             if let Some(c) = s.min_confidence {
                 self.min_confidence = self
@@ -706,13 +797,19 @@ impl Compiler {
             for name in r.capture_names().flatten() {
                 if !matches!(
                     name,
-                    "label" | "period" | "declassify_on" | "condition" | "caveats" | "mark"
+                    "label"
+                        | "label_id"
+                        | "period"
+                        | "declassify_on"
+                        | "condition"
+                        | "caveats"
+                        | "mark"
                 ) {
                     self.diag(
                         codes::GROUP,
                         src,
                         Some(m.pattern.span()),
-                        format!("unknown capture group '{name}' (expected label, period, declassify_on, condition, caveats, mark)"),
+                        format!("unknown capture group '{name}' (expected label, label_id, period, declassify_on, condition, caveats, mark)"),
                     );
                 }
             }
@@ -720,16 +817,26 @@ impl Compiler {
         let mut levels = HashMap::new();
         for (label, lv) in &m.levels {
             if let Some(level) = self.parse_enum::<Level>(src, lv) {
-                levels.insert(normalise_label(label), (level, normalise_label(label)));
+                let key = normalise_label(label);
+                let shown = m
+                    .labels
+                    .iter()
+                    .find(|(k, _)| normalise_label(k) == key)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_else(|| key.clone());
+                levels.insert(key, (level, shown));
             }
         }
+        let has_label_id = regex
+            .as_ref()
+            .is_some_and(|r| r.capture_names().flatten().any(|n| n == "label_id"));
         let level = match &m.level {
             Some(lv) => self
                 .parse_enum::<Level>(src, lv)
                 .map(|l| (l, m.label.clone().unwrap_or_else(|| m.id.get_ref().clone()))),
             None => None,
         };
-        if level.is_none() && levels.is_empty() && m.level.is_none() {
+        if level.is_none() && levels.is_empty() && m.level.is_none() && !has_label_id {
             self.diag(
                 codes::EMPTY,
                 src,
@@ -750,7 +857,7 @@ impl Compiler {
                     src,
                     Some(n.span()),
                     format!(
-                        "unknown cue '{}' (expected position, scaffold, repetition)",
+                        "unknown cue '{}' (expected position, scaffold, repetition, header)",
                         n.get_ref()
                     ),
                 ),
@@ -758,6 +865,16 @@ impl Compiler {
         }
         let scaffold: Vec<Regex> = m
             .scaffold
+            .iter()
+            .filter_map(|s| self.regex(src, s))
+            .collect();
+        let reject: Vec<Regex> = m
+            .reject
+            .iter()
+            .filter_map(|s| self.regex(src, s))
+            .collect();
+        let nearby: Vec<Regex> = m
+            .nearby
             .iter()
             .filter_map(|s| self.regex(src, s))
             .collect();
@@ -791,10 +908,95 @@ impl Compiler {
                     needs,
                     scaffold,
                     scaffold_window: m.scaffold_window.unwrap_or(6),
+                    form: m.form.clone(),
+                    reject,
+                    nearby,
+                    nearby_window: m.nearby_window.unwrap_or(3),
+                    negatives: Vec::new(),
+                    doc_negatives: Vec::new(),
                     examples: (m.examples.must_match, m.examples.must_not_match),
                 },
                 keywords,
             ));
+        }
+    }
+
+    fn load_reject(&mut self, src: &Source, r: RawReject) {
+        let regex = self.regex(src, &r.pattern);
+        let scope = match r.scope.as_ref().map(|s| s.get_ref().as_str()) {
+            None | Some("line") => CueScope::Line,
+            Some("window") => CueScope::Window(r.window.unwrap_or(3)),
+            Some("document") => CueScope::Document,
+            Some(other) => {
+                self.diag(
+                    codes::VALUE,
+                    src,
+                    r.scope.as_ref().map(|s| s.span()),
+                    format!("unknown reject scope '{other}' (expected line, window, document)"),
+                );
+                CueScope::Line
+            }
+        };
+        let effect = match r.effect.as_ref().map(|s| s.get_ref().as_str()) {
+            None | Some("reject") => CueEffect::Reject,
+            Some("lower") => CueEffect::Lower,
+            Some(other) => {
+                self.diag(
+                    codes::VALUE,
+                    src,
+                    r.effect.as_ref().map(|s| s.span()),
+                    format!("unknown reject effect '{other}' (expected reject, lower)"),
+                );
+                CueEffect::Reject
+            }
+        };
+        for s in &r.schemes {
+            if !SCHEMES.contains(&s.get_ref().as_str()) {
+                self.diag(
+                    codes::SCHEME,
+                    src,
+                    Some(s.span()),
+                    format!(
+                        "unknown scheme '{}' (expected one of: {})",
+                        s.get_ref(),
+                        SCHEMES.join(", ")
+                    ),
+                );
+            }
+        }
+        let keywords: Vec<String> = r
+            .keywords
+            .iter()
+            .map(|k| fold_str(k.trim()))
+            .filter(|k| !k.is_empty())
+            .collect();
+        if scope == CueScope::Document && keywords.is_empty() {
+            self.diag(
+                codes::EMPTY,
+                src,
+                Some(r.name.span()),
+                format!(
+                    "reject '{}' with scope = \"document\" needs keywords",
+                    r.name.get_ref()
+                ),
+            );
+        }
+        let Some(regex) = regex else { return };
+        let cue = NegativeCue {
+            name: r.name.get_ref().clone(),
+            regex,
+            scope,
+            effect,
+            schemes: r.schemes.iter().map(|s| s.get_ref().clone()).collect(),
+            rules: r.rules.clone(),
+            except: r.except.clone(),
+            keywords,
+        };
+        // a later source replaces an earlier cue of the same name
+        if let Some(old) = self.negatives.iter_mut().find(|c| c.name == cue.name) {
+            *old = cue;
+        } else {
+            self.negatives.push(cue);
         }
     }
 
@@ -1054,11 +1256,28 @@ impl Compiler {
             per_literal[id].push(t);
         };
         let mut markings = Vec::new();
-        for (i, (m, kws)) in self.markings.into_iter().enumerate() {
+        for (i, (mut m, kws)) in self.markings.into_iter().enumerate() {
             for k in &kws {
                 add(k, Target::Marking(i as u32), &mut literal_ids);
             }
+            let id = &self.rules[m.rule].id;
+            for (ci, c) in self.negatives.iter().enumerate() {
+                if c.applies(&m.scheme, id) {
+                    if c.scope == CueScope::Document {
+                        m.doc_negatives.push(ci);
+                    } else {
+                        m.negatives.push(ci);
+                    }
+                }
+            }
             markings.push(m);
+        }
+        for (ci, c) in self.negatives.iter().enumerate() {
+            if c.scope == CueScope::Document {
+                for k in &c.keywords {
+                    add(k, Target::Cue(ci as u32), &mut literal_ids);
+                }
+            }
         }
         let mut dictionaries = Vec::new();
         for (i, (d, terms)) in self.dictionaries.into_iter().enumerate() {
@@ -1081,9 +1300,13 @@ impl Compiler {
             }
             detectors.push(d);
         }
+        // A DFA is fastest (and its memory is fine up to tens of thousands of literals); past
+        // that the contiguous NFA keeps compile time and memory bounded (1M-term dictionaries).
+        let kind = if literals.len() <= DFA_MAX_LITERALS { Some(AhoCorasickKind::DFA) } else { None };
         let gate = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(kind)
             .build(&literals)
             .map_err(|e| {
                 Error::policy(vec![Diagnostic {
@@ -1114,6 +1337,8 @@ impl Compiler {
             target_ranges,
             targets,
             allow: self.allow,
+            negatives: self.negatives,
+            label_map: self.label_map,
             min_confidence: self.min_confidence.unwrap_or(Confidence::Medium),
             excerpt: self.excerpt.unwrap_or(ExcerptSetting::Masked),
             level_actions: self.level_actions.unwrap_or([

@@ -24,6 +24,12 @@ pub(crate) struct RawPolicy {
     pub allow: Vec<Spanned<RawAllow>>,
     #[serde(default)]
     pub rule: BTreeMap<String, Spanned<RawRuleOverride>>,
+    /// Negative cues shared by marking rules (`[[reject]]`).
+    #[serde(default)]
+    pub reject: Vec<RawReject>,
+    /// Label-metadata IDs (MSIP GUIDs) → level (`[[label_map]]`).
+    #[serde(default)]
+    pub label_map: Vec<RawLabelMap>,
     pub settings: Option<RawSettings>,
     pub actions: Option<RawActions>,
     pub limits: Option<RawLimits>,
@@ -60,13 +66,17 @@ pub(crate) struct RawMarking {
     /// Label value (the `label` group, normalised) → level.
     #[serde(default)]
     pub levels: BTreeMap<String, Spanned<String>>,
+    /// Label value (normalised) → the label as reported (`VS-NFD` → `VS-NfD`, `III` → `Ⅲ급비밀`).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
     /// The level when the pattern has no `label` group.
     pub level: Option<Spanned<String>>,
     /// The label reported when the pattern has no `label` group.
     pub label: Option<String>,
     /// Base confidence of the shape.
     pub confidence: Option<Spanned<String>>,
-    /// Corroboration of which at least one is required: `position`, `scaffold`, `repetition`.
+    /// Corroboration of which at least one is required: `position`, `scaffold`, `repetition`,
+    /// `header`.
     #[serde(default)]
     pub needs: Vec<Spanned<String>>,
     /// Regexes for scaffold lines near the marking (folded lines).
@@ -75,10 +85,56 @@ pub(crate) struct RawMarking {
     /// How many lines above and below scaffold is looked for.
     pub scaffold_window: Option<usize>,
     /// The documented shape (`star`, `banner`, `field`, `line`, `portion`, `metadata`).
-    #[allow(dead_code)]
     pub form: Option<String>,
+    /// Line regexes that make a match a mention (negative cues of this rule only).
+    #[serde(default)]
+    pub reject: Vec<Spanned<String>>,
+    /// Regexes for lines near the marking that supply `period`, `declassify_on`, `condition`
+    /// or `caveats` the marking line itself does not carry (`保密期限：10年`, `Declassify On:`).
+    #[serde(default)]
+    pub nearby: Vec<Spanned<String>>,
+    /// How many lines above and below `nearby` is looked for (default 3).
+    pub nearby_window: Option<usize>,
     #[serde(default)]
     pub examples: RawExamples,
+}
+
+/// A negative cue: where its pattern matches, a marking candidate is a mention (or less sure).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawReject {
+    pub name: Spanned<String>,
+    #[allow(dead_code)]
+    pub description: Option<String>,
+    /// Regex over one folded line.
+    pub pattern: Spanned<String>,
+    /// `line` (the candidate's line, default), `window` (lines within `window`), `document`.
+    pub scope: Option<Spanned<String>>,
+    /// Lines above and below for `scope = "window"` (default 3).
+    pub window: Option<usize>,
+    /// Literals that gate the pattern; required for `scope = "document"`.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// `reject` (default: the candidate is a mention) or `lower` (one confidence step down).
+    pub effect: Option<Spanned<String>>,
+    /// Only for rules of these schemes (default: every marking rule).
+    #[serde(default)]
+    pub schemes: Vec<Spanned<String>>,
+    /// Only for these rule IDs.
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// Not for these rule IDs.
+    #[serde(default)]
+    pub except: Vec<String>,
+}
+
+/// One entry of `[[label_map]]`: a label-metadata ID (MSIP label GUID) and its level.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLabelMap {
+    pub id: Spanned<String>,
+    pub name: Option<String>,
+    pub level: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
