@@ -135,6 +135,26 @@ impl<'l> Ctx<'l> {
         compressed: Option<u64>,
         location: &[String],
     ) -> (Vec<u8>, Option<Cut>) {
+        self.read_within(reader, compressed, location, "cannot decompress")
+    }
+
+    /// [`Ctx::read_bounded`] for a transfer decoding (base64, quoted-printable), which cannot
+    /// inflate: no ratio check, and a stream failure is `corrupt` "cannot decode".
+    pub(crate) fn read_decoded(
+        &mut self,
+        reader: &mut dyn Read,
+        location: &[String],
+    ) -> (Vec<u8>, Option<Cut>) {
+        self.read_within(reader, None, location, "cannot decode")
+    }
+
+    fn read_within(
+        &mut self,
+        reader: &mut dyn Read,
+        compressed: Option<u64>,
+        location: &[String],
+        failure: &str,
+    ) -> (Vec<u8>, Option<Cut>) {
         let mut out: Vec<u8> = Vec::new();
         let mut chunk = vec![0u8; CHUNK];
         let mut chunks: u32 = 0;
@@ -149,11 +169,7 @@ impl<'l> Ctx<'l> {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    self.error(
-                        ErrorKind::Corrupt,
-                        location,
-                        format!("cannot decompress: {e}"),
-                    );
+                    self.error(ErrorKind::Corrupt, location, format!("{failure}: {e}"));
                     return (out, Some(Cut::Corrupt));
                 }
             };

@@ -3,6 +3,7 @@
 
 use crate::archive::{self, base_name};
 use crate::ctx::Ctx;
+use crate::mail::{self, MailKind};
 use crate::{ooxml, text};
 use miji::{ErrorKind, Role};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -19,6 +20,10 @@ pub(crate) enum Format {
     Image(&'static str),
     /// A known format this crate does not read (yet).
     Unsupported(&'static str),
+    /// One mail message (RFC 5322 / MIME).
+    Mail,
+    /// An mbox of mail messages.
+    Mbox,
     /// A password-protected Office 2007+ document (an OLE container named like OOXML).
     EncryptedOffice,
     /// The name claims a container format the bytes are not.
@@ -105,6 +110,16 @@ pub(crate) fn sniff(name: &str, bytes: &[u8]) -> Format {
     if bytes.is_empty() {
         return Format::Empty;
     }
+    match ext.as_str() {
+        "eml" => return Format::Mail,
+        "mbox" | "mbx" => return Format::Mbox,
+        "" => match mail::sniff(bytes) {
+            Some(MailKind::Message) => return Format::Mail,
+            Some(MailKind::Mbox) => return Format::Mbox,
+            None => {}
+        },
+        _ => {}
+    }
     Format::Text
 }
 
@@ -138,6 +153,27 @@ pub(crate) fn extract_inner(
             ErrorKind::Internal,
             location,
             "extractor panicked; the part was not read",
+        );
+    }
+}
+
+/// Extracts the mail message `bytes` at `location` (an attached `message/rfc822` part, an
+/// mbox message), `depth` containers deep, inside a panic boundary, whatever its bytes
+/// look like.
+pub(crate) fn extract_mail(ctx: &mut Ctx<'_>, location: &[String], bytes: &[u8], depth: u32) {
+    if !ctx.go_on(location) {
+        return;
+    }
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        if may_open(ctx, location, depth) {
+            mail::message(ctx, location, bytes, depth);
+        }
+    }));
+    if outcome.is_err() {
+        ctx.error(
+            ErrorKind::Internal,
+            location,
+            "extractor panicked; the message was not read",
         );
     }
 }
@@ -193,6 +229,16 @@ fn extract_format(ctx: &mut Ctx<'_>, location: &[String], name: &str, bytes: &[u
                 "binary data of no known format",
             ),
         },
+        Format::Mail => {
+            if may_open(ctx, location, depth) {
+                mail::message(ctx, location, bytes, depth);
+            }
+        }
+        Format::Mbox => {
+            if may_open(ctx, location, depth) {
+                mail::mbox(ctx, location, bytes, depth);
+            }
+        }
         Format::Empty => {}
         Format::Image(what) => ctx.error(
             ErrorKind::NoTextLayer,

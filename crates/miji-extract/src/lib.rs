@@ -1,4 +1,4 @@
-//! Bounded extraction of text from files for miji: bytes of a file → [`miji::Document`], a
+//! Bounded extraction of text from files and mail for miji: bytes of a file → [`miji::Document`], a
 //! list of [`miji::Segment`]s (text, `location`, `role`) plus the coverage errors of the parts
 //! that could not be read.
 //!
@@ -21,6 +21,9 @@
 //!   GBK/GB18030, Big5, Shift_JIS, EUC-KR and windows-125x, detected also on tiny files.
 //! - zip, tar, gzip (and so `.tar.gz`/`.tgz`), nested to [`Limits::max_depth`].
 //! - docx, xlsx, pptx (see the conventions below).
+//! - Mail: `.eml` (and extensionless files that start like mail) and `.mbox`, with MIME
+//!   multiparts, RFC 2047 / RFC 2231 headers and parameters in any charset, quoted-printable and
+//!   base64, HTML bodies as text, and attachments extracted recursively (see below).
 //! - Everything else is an error on the record (`unsupported-format`, `no-text-layer` for
 //!   pictures, `encrypted`, `corrupt`), never a silent empty record.
 //!
@@ -45,11 +48,19 @@
 //!   masters, layouts and the notes master header, `ppt/comments/*` comment.
 //! - Embedded objects of OOXML documents (`word/embeddings/…`) are member documents.
 //!
+//! - Mail: the decoded `Subject` at `["header:Subject"]` (role subject); every other header
+//!   field a `Name: value` line of one `["header"]` segment (role mail-header; `msip_labels`
+//!   one property per line); text parts `["body[N]"]` (role body; HTML converted);
+//!   other parts `["attachment[N]:<filename>", …]` (`attachment[N]` without a name), members
+//!   read through the same extractors (`["attachment[1]:plan.docx", "word/header1.xml"]`),
+//!   attached messages recursed; mbox messages `["message[N]", …]`.
+//!
 //! Paragraphs end with a newline and tabs stay tabs, so line-shaped markings stay lines.
 //!
 //! # Untrusted input
 //!
-//! Every input is assumed hostile. Parsing runs on a worker thread with an explicit stack
+//! Every input is assumed hostile. MIME multipart nesting is bounded by
+//! [`Limits::max_mime_depth`], the parts of a message by [`Limits::max_entries`]. Parsing runs on a worker thread with an explicit stack
 //! size ([`Limits::stack_size`]); a panic is caught at every document boundary and becomes an
 //! `internal` error; XML nesting is bounded ([`Limits::max_xml_depth`]); decompressed streams
 //! are read in chunks through the record's budget, never sized from a declared length, so
@@ -61,7 +72,10 @@
 mod archive;
 mod ctx;
 mod dispatch;
+mod html;
 mod limits;
+mod mail;
+mod mime;
 mod ooxml;
 mod text;
 mod xml;

@@ -51,6 +51,12 @@ pub struct Limits {
     ///
     /// Default: 256.
     pub max_xml_depth: u32,
+    /// Deepest nesting of MIME multiparts in one mail message (`limit.depth`). An attached
+    /// message (`message/rfc822`) is a container and counts against [`Limits::max_depth`]
+    /// instead; the parts of one message count against [`Limits::max_entries`].
+    ///
+    /// Default: 32.
+    pub max_mime_depth: u32,
     /// Stack size of the worker thread parsers run on, in bytes.
     ///
     /// Default: 8 MiB.
@@ -69,6 +75,7 @@ impl Default for Limits {
             max_total_entries: 50_000,
             max_time: Some(Duration::from_secs(60)),
             max_xml_depth: 256,
+            max_mime_depth: 32,
             stack_size: 8 << 20,
         }
     }

@@ -108,7 +108,9 @@ impl OffsetMap {
         }
         let inside = |f: usize| {
             let idx = self.edits.partition_point(|e| e.folded_start < f);
-            (idx > 0).then(|| self.edits[idx - 1]).filter(|e| f < e.folded_end())
+            (idx > 0)
+                .then(|| self.edits[idx - 1])
+                .filter(|e| f < e.folded_end())
         };
         let start = inside(folded.start).map_or(folded.start, |e| e.folded_start);
         let end = inside(folded.end).map_or(folded.end, |e| e.folded_end());
@@ -184,7 +186,9 @@ pub fn fold(text: &str) -> Folded<'_> {
         // Fast skip: runs of CJK ideographs that are not in the traditional table and are not
         // a level word's first hanzi.
         while i + 3 <= bytes.len() && (0xE4..=0xE9).contains(&bytes[i]) {
-            let cp = ((bytes[i] as u32 & 0x0F) << 12) | ((bytes[i + 1] as u32 & 0x3F) << 6) | (bytes[i + 2] as u32 & 0x3F);
+            let cp = ((bytes[i] as u32 & 0x0F) << 12)
+                | ((bytes[i + 1] as u32 & 0x3F) << 6)
+                | (bytes[i + 2] as u32 & 0x3F);
             if is_trad(cp) || matches!(cp, 0x673A | 0x7EDD | 0x79D8) {
                 break;
             }
@@ -195,7 +199,11 @@ pub fn fold(text: &str) -> Folded<'_> {
         }
         let b = bytes[i];
         if b < 0x80 {
-            if b == b' ' && i > 0 && bytes[i - 1].is_ascii_uppercase() && bytes.get(i + 1).is_some_and(u8::is_ascii_uppercase) {
+            if b == b' '
+                && i > 0
+                && bytes[i - 1].is_ascii_uppercase()
+                && bytes.get(i + 1).is_some_and(u8::is_ascii_uppercase)
+            {
                 // a letter-spaced banner starts at the letter before this space
                 let start = i - 1;
                 if (start == 0 || !bytes[start - 1].is_ascii_alphanumeric())
@@ -222,12 +230,20 @@ pub fn fold(text: &str) -> Folded<'_> {
             0xE3 | 0xEF => {
                 // U+3000..U+3FFF and U+F000..U+FFFF: only a few ranges fold; skip the rest
                 // (。、「」 and most CJK punctuation) without decoding twice
-                let cp = ((b as u32 & 0x0F) << 12) | ((bytes[i + 1] as u32 & 0x3F) << 6) | (bytes[i + 2] as u32 & 0x3F);
-                let folds = match cp {
-                    0x3000 | 0x3200..=0x3298 | 0x329A..=0x33FF => true,
-                    0xF900..=0xFAFF | 0xFB00..=0xFB06 | 0xFE10..=0xFE6F | 0xFEFF | 0xFF01..=0xFFEF => true,
-                    _ => false,
-                };
+                let cp = ((b as u32 & 0x0F) << 12)
+                    | ((bytes[i + 1] as u32 & 0x3F) << 6)
+                    | (bytes[i + 2] as u32 & 0x3F);
+                let folds = matches!(
+                    cp,
+                    0x3000
+                        | 0x3200..=0x3298
+                        | 0x329A..=0x33FF
+                        | 0xF900..=0xFAFF
+                        | 0xFB00..=0xFB06
+                        | 0xFE10..=0xFE6F
+                        | 0xFEFF
+                        | 0xFF01..=0xFFEF
+                );
                 if !folds {
                     i += 3;
                     continue;
@@ -235,13 +251,19 @@ pub fn fold(text: &str) -> Folded<'_> {
             }
             0xE4..=0xE9 => {
                 // CJK unified ideographs U+4000..U+9FFF: decode directly, check the bitmap
-                let cp = ((b as u32 & 0x0F) << 12) | ((bytes[i + 1] as u32 & 0x3F) << 6) | (bytes[i + 2] as u32 & 0x3F);
+                let cp = ((b as u32 & 0x0F) << 12)
+                    | ((bytes[i + 1] as u32 & 0x3F) << 6)
+                    | (bytes[i + 2] as u32 & 0x3F);
                 if is_trad(cp) {
                     let ch = char::from_u32(cp).expect("valid");
                     let simp = trad_to_simp(ch).unwrap_or(ch);
                     let mut buf = [0u8; 4];
                     let s = simp.encode_utf8(&mut buf);
-                    let gap = if matches!(simp, '机' | '绝') { cjk_level_gap(text, i + 3) } else { None };
+                    let gap = if matches!(simp, '机' | '绝') {
+                        cjk_level_gap(text, i + 3)
+                    } else {
+                        None
+                    };
                     edit!(3, s);
                     for _ in 0..gap.unwrap_or(0) {
                         let sp = text[i..].chars().next().expect("space char").len_utf8();
@@ -249,7 +271,9 @@ pub fn fold(text: &str) -> Folded<'_> {
                     }
                     continue;
                 }
-                if matches!(cp, 0x673A | 0x7EDD | 0x79D8) && matches!(bytes.get(i + 3), Some(b' ' | 0xE3 | 0xC2 | 0xE2)) {
+                if matches!(cp, 0x673A | 0x7EDD | 0x79D8)
+                    && matches!(bytes.get(i + 3), Some(b' ' | 0xE3 | 0xC2 | 0xE2))
+                {
                     // 机 绝 秘 followed by a space: a spaced level word?
                     if let Some(gap) = cjk_level_gap(text, i + 3) {
                         i += 3;
@@ -426,7 +450,7 @@ fn nfkc_char(c: char) -> CharFold {
     let mut s = String::new();
     s.extend(std::iter::once(c).nfkc());
     // run our own table over NFKC's output too (full-width digits inside ㉑ and the like)
-    let s = if s.chars().any(|c| !matches!(fold_char_simple(c), None)) {
+    let s = if s.chars().any(|c| fold_char_simple(c).is_some()) {
         s.chars()
             .map(|c| fold_char_simple(c).unwrap_or(c))
             .collect()

@@ -331,19 +331,24 @@ impl<'p> DocScan<'p> {
         let folded = fold(text);
         let ft = folded.text();
         let mut marking_lines: Vec<(u32, usize, usize)> = Vec::new();
-        let mut seen_lines: HashSet<(u32, usize)> = HashSet::new();
+        // rules already queued for the current line (gate matches arrive in line order: a
+        // match ends in the line it starts in, and ends never decrease)
+        let mut line_rules: (usize, Vec<u32>) = (usize::MAX, Vec::new());
         let mut dict_hits: Vec<(u32, usize, usize)> = Vec::new();
         let mut detector_on: Vec<bool> = p.detectors.iter().map(|d| !d.gated).collect();
+        let mut lines = LineSpan::default();
+        let mut cue_lines: HashSet<(u32, usize)> = HashSet::new();
         for m in p.gate.find_overlapping_iter(ft) {
             for t in p.targets_of(m.pattern().as_usize()) {
                 match *t {
                     Target::Marking(i) => {
-                        let ls = ft[..m.start()].rfind('\n').map(|x| x + 1).unwrap_or(0);
-                        if seen_lines.insert((i, ls)) {
-                            let le = ft[m.end()..]
-                                .find('\n')
-                                .map(|x| x + m.end())
-                                .unwrap_or(ft.len());
+                        let (ls, le) = lines.at(ft, m.start(), m.end());
+                        if line_rules.0 != ls {
+                            line_rules.0 = ls;
+                            line_rules.1.clear();
+                        }
+                        if !line_rules.1.contains(&i) {
+                            line_rules.1.push(i);
                             marking_lines.push((i, ls, le));
                         }
                     }
@@ -370,11 +375,10 @@ impl<'p> DocScan<'p> {
                         if self.doc_cues.iter().any(|c| c.0 == i as usize) {
                             continue;
                         }
-                        let ls = ft[..m.start()].rfind('\n').map(|x| x + 1).unwrap_or(0);
-                        let le = ft[m.end()..]
-                            .find('\n')
-                            .map(|x| x + m.end())
-                            .unwrap_or(ft.len());
+                        let (ls, le) = lines.at(ft, m.start(), m.end());
+                        if !cue_lines.insert((i, ls)) {
+                            continue;
+                        }
                         let line = ft[ls..le].trim_end_matches('\r');
                         if p.negatives[i as usize].regex.is_match(line) {
                             let orig = folded.to_original(ls..ls);
@@ -385,6 +389,7 @@ impl<'p> DocScan<'p> {
                 }
             }
         }
+        marking_lines.sort_unstable_by_key(|&(mi, ls, _)| (ls, mi));
         let mut local: Vec<Pending> = Vec::new();
         self.markings(text, &folded, &marking_lines, seg, location, role);
         self.dictionary(text, &folded, dict_hits, location, role, &mut local);
@@ -411,12 +416,18 @@ impl<'p> DocScan<'p> {
     ) {
         let p = self.policy;
         let ft = folded.text();
+        // lines arrive sorted (document order): line numbers are counted incrementally
+        let mut lc = LineCounter::new(text);
+        // scaffold and window-cue answers per line, shared by neighbouring candidates
+        let mut memo: HashMap<(Memo, usize), bool> = HashMap::new();
         for &(mi, ls, le) in lines {
             let rule = &p.markings[mi as usize];
             let meta = &p.rules[rule.rule];
             if !meta.enabled {
                 continue;
             }
+            let orig_ls = folded.to_original(ls..ls).start;
+            let (line_no, _) = lc.at(orig_ls);
             let line_end = if le > ls && ft.as_bytes()[le - 1] == b'\r' {
                 le - 1
             } else {
@@ -424,7 +435,13 @@ impl<'p> DocScan<'p> {
             };
             let line = &ft[ls..line_end];
             let mut matched = false;
-            for caps in rule.regex.captures_iter(line) {
+            // the lazy DFA answers most lines; captures only run where the shape is there
+            let candidates = if rule.regex.is_match(line) {
+                Some(rule.regex.captures_iter(line))
+            } else {
+                None
+            };
+            for caps in candidates.into_iter().flatten() {
                 matched = true;
                 let whole = caps
                     .name("mark")
@@ -436,7 +453,9 @@ impl<'p> DocScan<'p> {
                         .map(|(lv, name)| {
                             let label = name
                                 .clone()
-                                .or_else(|| caps.name("label").map(|l| l.as_str().trim().to_owned()))
+                                .or_else(|| {
+                                    caps.name("label").map(|l| l.as_str().trim().to_owned())
+                                })
                                 .unwrap_or_else(|| id.as_str().to_owned());
                             (*lv, label)
                         })
@@ -450,7 +469,7 @@ impl<'p> DocScan<'p> {
                                 mi as usize,
                                 location,
                                 role,
-                                0,
+                                line_no,
                                 l.as_str(),
                                 None,
                                 vec!["label not in the rule's levels".into()],
@@ -466,7 +485,7 @@ impl<'p> DocScan<'p> {
                                 mi as usize,
                                 location,
                                 role,
-                                0,
+                                line_no,
                                 caps.get(0).map_or("", |m| m.as_str()),
                                 None,
                                 vec!["label id not in the policy's label_map".into()],
@@ -493,7 +512,10 @@ impl<'p> DocScan<'p> {
                 for r in &rule.reject {
                     if r.is_match(line) {
                         against.push((
-                            format!("reject: the line matches the rule's reject /{}/", r.as_str()),
+                            format!(
+                                "reject: the line matches the rule's reject /{}/",
+                                r.as_str()
+                            ),
                             CueEffect::Reject,
                         ));
                     }
@@ -504,7 +526,11 @@ impl<'p> DocScan<'p> {
                         CueScope::Line => c.regex.is_match(line),
                         CueScope::Window(w) => {
                             c.regex.is_match(line)
-                                || has_scaffold(ft, ls, le, std::slice::from_ref(&c.regex), w)
+                                || window_any(ft, ls, le, w, |start, l| {
+                                    *memo
+                                        .entry((Memo::Cue(ci), start))
+                                        .or_insert_with(|| c.regex.is_match(l))
+                                })
                         }
                         CueScope::Document => false,
                     };
@@ -531,11 +557,15 @@ impl<'p> DocScan<'p> {
                     })
                     .unwrap_or_default();
                 if !rule.scaffold.is_empty()
-                    && has_scaffold(ft, ls, le, &rule.scaffold, rule.scaffold_window)
+                    && window_any(ft, ls, le, rule.scaffold_window, |start, l| {
+                        *memo
+                            .entry((Memo::Scaffold(mi), start))
+                            .or_insert_with(|| rule.scaffold.iter().any(|r| r.is_match(l)))
+                    })
                 {
                     cues.push(Cue::Scaffold);
                 }
-                let (line_no, column) = crate::fold::line_column(text, orig.start);
+                let column = text[orig_ls.min(orig.start)..orig.start].chars().count() as u64 + 1;
                 let norm = normalise_label(&line[ms..me]);
                 self.candidates.push(Candidate {
                     order: self.order,
@@ -562,7 +592,6 @@ impl<'p> DocScan<'p> {
             }
             if !matched && self.trace.is_some() {
                 let orig = folded.to_original(ls..line_end);
-                let (line_no, _) = crate::fold::line_column(text, orig.start);
                 let shown: String = text[orig].chars().take(80).collect();
                 self.note(
                     mi as usize,
@@ -691,41 +720,71 @@ impl<'p> DocScan<'p> {
     ) {
         let p = self.policy;
         let ft = folded.text();
+        let mut runs: Option<Vec<(usize, usize, u32)>> = None;
         for (i, d) in p.detectors.iter().enumerate() {
             if !on[i] || !p.rules[d.rule].enabled {
                 continue;
             }
-            for caps in d.regex.captures_iter(ft) {
-                let m = caps
-                    .name("value")
-                    .unwrap_or_else(|| caps.get(0).expect("group 0"));
-                if !word_bounded(ft, m.start(), m.end()) {
-                    continue;
+            // Detectors for numbers run only around numeric runs long enough to hold one
+            // (one shared pass over the text instead of a regex pass each).
+            let windows: Vec<(usize, usize)> = match d.min_digits {
+                None => vec![(0, ft.len())],
+                Some(n) => {
+                    let runs = runs.get_or_insert_with(|| numeric_runs(ft));
+                    let mut w: Vec<(usize, usize)> = Vec::new();
+                    for &(s, e, digits) in runs.iter() {
+                        if digits < n {
+                            continue;
+                        }
+                        let (s, e) = (
+                            floor_boundary(ft, s.saturating_sub(24)),
+                            ceil_boundary(ft, e + 4),
+                        );
+                        match w.last_mut() {
+                            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                            _ => w.push((s, e)),
+                        }
+                    }
+                    w
                 }
-                if let Some(v) = d.validator {
-                    if !v.check(m.as_str()) {
+            };
+            for (ws, we) in windows {
+                for caps in d.regex.captures_iter(&ft[ws..we]) {
+                    let m = caps
+                        .name("value")
+                        .unwrap_or_else(|| caps.get(0).expect("group 0"));
+                    let (ms, me) = (ws + m.start(), ws + m.end());
+                    if !word_bounded(ft, ms, me) {
                         continue;
                     }
+                    if let Some(v) = d.validator
+                        && !v.check(m.as_str())
+                    {
+                        continue;
+                    }
+                    let window = context_window(ft, ms, me, 48);
+                    if d.negative_context
+                        .iter()
+                        .any(|w| window.contains(w.as_str()))
+                    {
+                        continue;
+                    }
+                    let mut conf = d.confidence;
+                    if !d.context.is_empty()
+                        && d.context.iter().any(|w| window.contains(w.as_str()))
+                    {
+                        conf = conf.raised();
+                    }
+                    let orig = folded.to_original(ms..me);
+                    let finding =
+                        self.finding(d.rule, text, orig, location, role, conf, m.as_str());
+                    out.push(Pending {
+                        order: 0,
+                        norm: m.as_str().to_owned(),
+                        finding,
+                        rule: d.rule,
+                    });
                 }
-                let window = context_window(ft, m.start(), m.end(), 48);
-                if d.negative_context
-                    .iter()
-                    .any(|w| window.contains(w.as_str()))
-                {
-                    continue;
-                }
-                let mut conf = d.confidence;
-                if !d.context.is_empty() && d.context.iter().any(|w| window.contains(w.as_str())) {
-                    conf = conf.raised();
-                }
-                let orig = folded.to_original(m.start()..m.end());
-                let finding = self.finding(d.rule, text, orig, location, role, conf, m.as_str());
-                out.push(Pending {
-                    order: 0,
-                    norm: m.as_str().to_owned(),
-                    finding,
-                    rule: d.rule,
-                });
             }
         }
     }
@@ -864,24 +923,38 @@ impl<'p> DocScan<'p> {
             )
         };
         let mut superseded: Vec<Option<usize>> = vec![None; candidates.len()];
-        for i in 0..candidates.len() {
-            if judged[i].2 != "marking" {
-                continue;
+        // clusters of overlapping markings (sorted by segment and offset; a cluster is one
+        // line's readings, so the pairwise comparison inside it stays small)
+        let mut live: Vec<usize> = (0..candidates.len())
+            .filter(|&i| judged[i].2 == "marking")
+            .collect();
+        live.sort_by_key(|&i| (candidates[i].seg, candidates[i].start, candidates[i].end));
+        let mut k = 0;
+        while k < live.len() {
+            let first = &candidates[live[k]];
+            let mut reach = first.end;
+            let mut n = k + 1;
+            while n < live.len()
+                && candidates[live[n]].seg == first.seg
+                && candidates[live[n]].start < reach
+            {
+                reach = reach.max(candidates[live[n]].end);
+                n += 1;
             }
-            for j in 0..candidates.len() {
-                if i == j || judged[j].2 != "marking" {
-                    continue;
-                }
-                let (a, b) = (&candidates[i], &candidates[j]);
-                if a.seg == b.seg
-                    && a.start < b.end
-                    && b.start < a.end
-                    && strength(b, judged[j].0) > strength(a, judged[i].0)
-                {
-                    superseded[i] = Some(j);
-                    break;
+            for &i in &live[k..n] {
+                for &j in &live[k..n] {
+                    let (a, b) = (&candidates[i], &candidates[j]);
+                    if i != j
+                        && a.start < b.end
+                        && b.start < a.end
+                        && strength(b, judged[j].0) > strength(a, judged[i].0)
+                    {
+                        superseded[i] = Some(j);
+                        break;
+                    }
                 }
             }
+            k = n;
         }
         let names: Vec<(String, String)> = candidates
             .iter()
@@ -972,7 +1045,7 @@ impl<'p> DocScan<'p> {
                 rule: rmeta.id.clone(),
                 warnings,
             };
-            markings.push((finding, marking, c.seg * 0 + c.order));
+            markings.push((finding, marking, c.order));
         }
         // keyword/detector: allow-lists, then min_count
         let pending = std::mem::take(&mut self.pending);
@@ -1115,10 +1188,10 @@ impl<'p> DocScan<'p> {
         {
             return true;
         }
-        if let Some(path) = &meta.path {
-            if a.paths.iter().any(|(g, r)| rule_ok(r) && g.is_match(path)) {
-                return true;
-            }
+        if let Some(path) = &meta.path
+            && a.paths.iter().any(|(g, r)| rule_ok(r) && g.is_match(path))
+        {
+            return true;
         }
         false
     }
@@ -1152,6 +1225,50 @@ fn trim_span(line: &str, s: usize, e: usize) -> (usize, usize) {
     } else {
         (s + lead, e - trail)
     }
+}
+
+/// Maximal runs of ASCII digits joined by single spaces or dashes: (start, end, digit count).
+fn numeric_runs(t: &str) -> Vec<(usize, usize, u32)> {
+    let b = t.as_bytes();
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut digits = 0u32;
+        let mut end = i;
+        while i < b.len() {
+            if b[i].is_ascii_digit() {
+                digits += 1;
+                i += 1;
+                end = i;
+            } else if matches!(b[i], b' ' | b'-') && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        runs.push((start, end, digits));
+    }
+    runs
+}
+
+fn floor_boundary(t: &str, mut i: usize) -> usize {
+    while !t.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_boundary(t: &str, i: usize) -> usize {
+    let mut i = i.min(t.len());
+    while !t.is_char_boundary(i) {
+        i += 1;
+    }
+    i
 }
 
 /// Lower-cased text around a match, on char boundaries.
@@ -1231,12 +1348,16 @@ fn in_edge_lines(t: &str, ls: usize, le: usize) -> bool {
     true
 }
 
-/// Whether a scaffold regex matches a line within `window` lines of `ls..le`.
-fn has_scaffold(t: &str, ls: usize, le: usize, scaffold: &[regex::Regex], window: usize) -> bool {
-    let check = |line: &str| {
-        let line = line.trim_end_matches('\r');
-        scaffold.iter().any(|r| r.is_match(line))
-    };
+/// Whether `check(line_start, line)` holds for a line within `window` lines of `ls..le` (the
+/// line itself excluded; `\r` trimmed).
+fn window_any(
+    t: &str,
+    ls: usize,
+    le: usize,
+    window: usize,
+    mut check: impl FnMut(usize, &str) -> bool,
+) -> bool {
+    let mut check = |start: usize, line: &str| check(start, line.trim_end_matches('\r'));
     let mut pos = ls;
     for _ in 0..window {
         if pos == 0 {
@@ -1244,7 +1365,7 @@ fn has_scaffold(t: &str, ls: usize, le: usize, scaffold: &[regex::Regex], window
         }
         let prev_end = pos - 1;
         let prev_start = t[..prev_end].rfind('\n').map(|x| x + 1).unwrap_or(0);
-        if check(&t[prev_start..prev_end]) {
+        if check(prev_start, &t[prev_start..prev_end]) {
             return true;
         }
         pos = prev_start;
@@ -1259,12 +1380,19 @@ fn has_scaffold(t: &str, ls: usize, le: usize, scaffold: &[regex::Regex], window
             .find('\n')
             .map(|x| x + next_start)
             .unwrap_or(t.len());
-        if check(&t[next_start..next_end]) {
+        if check(next_start, &t[next_start..next_end]) {
             return true;
         }
         pos = next_end;
     }
     false
+}
+
+/// What a memoised per-line answer is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Memo {
+    Scaffold(u32),
+    Cue(usize),
 }
 
 /// Fills missing `[period, declassify_on, condition, caveats]` from the marking's line, then
@@ -1284,12 +1412,12 @@ fn nearby_attrs(
         for r in nearby {
             if let Some(caps) = r.captures(line) {
                 for (k, n) in NAMES.iter().enumerate() {
-                    if attrs[k].is_none() {
-                        if let Some(g) = caps.name(n) {
-                            let v = g.as_str().trim();
-                            if !v.is_empty() {
-                                attrs[k] = Some(v.to_owned());
-                            }
+                    if attrs[k].is_none()
+                        && let Some(g) = caps.name(n)
+                    {
+                        let v = g.as_str().trim();
+                        if !v.is_empty() {
+                            attrs[k] = Some(v.to_owned());
                         }
                     }
                 }
@@ -1345,6 +1473,40 @@ fn period_warning(scheme: &str, level: Level, period: Option<&str>) -> Option<St
     (years > max).then(|| {
         format!("period {years} years exceeds the legal maximum of {max} years for this level")
     })
+}
+
+/// The line around gate matches, found incrementally: matches arrive in (nearly) increasing
+/// order, so each byte is searched for newlines about once even on one enormous line.
+#[derive(Debug, Default)]
+struct LineSpan {
+    /// Offset up to which the line start is known.
+    pos: usize,
+    /// The start of the line holding `pos`.
+    start: usize,
+    /// The end of the last line found.
+    end: usize,
+}
+
+impl LineSpan {
+    /// The line `start..end` (without its newline) holding the match `s..e` (no newline in it).
+    fn at(&mut self, t: &str, s: usize, e: usize) -> (usize, usize) {
+        let b = t.as_bytes();
+        let forward = s >= self.pos;
+        if forward {
+            if let Some(nl) = memchr::memrchr(b'\n', &b[self.pos..s]) {
+                self.start = self.pos + nl + 1;
+            }
+        } else {
+            self.start = memchr::memrchr(b'\n', &b[..s]).map_or(0, |x| x + 1);
+        }
+        self.pos = s;
+        // the last end found is this line's end when the match lies before it and no newline
+        // was crossed since (forward only)
+        if !(forward && s < self.end && e <= self.end) {
+            self.end = memchr::memchr(b'\n', &b[e..]).map_or(t.len(), |x| x + e);
+        }
+        (self.start, self.end)
+    }
 }
 
 /// Incremental line/column over increasing offsets.
@@ -1473,5 +1635,160 @@ mod pack_examples {
             failures.len(),
             shown.join("\n")
         );
+    }
+}
+
+#[cfg(test)]
+mod cue_tests {
+    use super::*;
+
+    #[test]
+    fn line_span_finds_lines_forward_and_back() {
+        let t = "ab\ncd ef\n\ngh";
+        let mut l = LineSpan::default();
+        assert_eq!(l.at(t, 0, 1), (0, 2));
+        assert_eq!(l.at(t, 3, 4), (3, 8));
+        assert_eq!(l.at(t, 6, 8), (3, 8));
+        assert_eq!(l.at(t, 10, 12), (10, 12));
+        assert_eq!(l.at(t, 4, 5), (3, 8));
+        assert_eq!(l.at(t, 1, 2), (0, 2));
+    }
+
+    fn scanner_with(policy: &str) -> Scanner {
+        Scanner::new(
+            PolicyBuilder::new()
+                .source("test.toml", policy, None)
+                .build()
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+    }
+
+    #[test]
+    fn period_beyond_the_legal_maximum_warns() {
+        assert!(period_warning("cn", Level::Secret, Some("30年")).is_some());
+        assert!(period_warning("cn", Level::TopSecret, Some("30年")).is_none());
+        assert!(period_warning("cn", Level::Confidential, Some("10年")).is_none());
+        assert!(period_warning("cn", Level::Confidential, Some("11年")).is_some());
+        assert!(period_warning("cn", Level::Secret, Some("长期")).is_none());
+        assert!(period_warning("cn-trade", Level::Secret, Some("50年")).is_none());
+        let r = Scanner::default().scan("秘密★15年\n\n关于某事项的通知");
+        let m = r.marking.expect("a marking");
+        assert_eq!(m.period.as_deref(), Some("15年"));
+        assert_eq!(
+            m.warnings,
+            vec!["period 15 years exceeds the legal maximum of 10 years for this level"]
+        );
+        let ok = Scanner::default().scan("绝密★30年\n\n通知");
+        assert!(ok.marking.expect("a marking").warnings.is_empty());
+    }
+
+    #[test]
+    fn label_map_resolves_guids() {
+        let guid = "4b7a1e2c-9d3f-4a6b-8c21-5e0f7d9a3b14";
+        let text = format!(
+            "msip_labels: MSIP_Label_{guid}_Enabled=true;\n MSIP_Label_{guid}_Name=Confidential;\nFrom: a@b.example"
+        );
+        // without a map: the Purview name decides
+        let r = Scanner::default().scan(&text);
+        assert_eq!(r.level, Level::Confidential);
+        assert_eq!(r.marking.as_ref().unwrap().label, "Confidential");
+        // a tenant map wins over the name and reads the _Enabled line too
+        let s = scanner_with(&format!(
+            "[[label_map]]\nid = \"{}\"\nname = \"Confidential - Finance\"\nlevel = \"secret\"\n",
+            guid.to_uppercase()
+        ));
+        let r = s.scan(&text);
+        assert_eq!(r.level, Level::Secret);
+        let m = r.marking.unwrap();
+        assert_eq!(m.label, "Confidential - Finance");
+        assert_eq!(m.rule, "label.msip-id");
+        // a disabled label is not applied
+        let off = text.replace("Enabled=true", "Enabled=false");
+        assert_eq!(Scanner::default().scan(&off).level, Level::Public);
+    }
+
+    #[test]
+    fn negative_cues_show_in_the_trace() {
+        let s = Scanner::default();
+        let (r, t) = s.explain("机密★10年是什么意思？");
+        assert_eq!(r.level, Level::Public);
+        assert!(
+            t.iter()
+                .any(|e| e.rule == "cn.state-secret"
+                    && e.cues_against.iter().any(|c| c == "question")),
+            "{t:#?}"
+        );
+        // a sample note next to an otherwise perfect mark
+        let (r, t) = s.explain("公文格式示例：\n机密★10年\n××市人民政府文件");
+        assert_eq!(r.level, Level::Public);
+        let e = t
+            .iter()
+            .find(|e| e.rule == "cn.state-secret")
+            .expect("traced");
+        assert_eq!(e.verdict, "mention");
+        assert_eq!(e.cues_against, vec!["sample-note"]);
+    }
+
+    #[test]
+    fn jurisdiction_taiwan_scaffold() {
+        let text = "機密\n\n經濟部（虛構）　簽\n\n日期：中華民國113年3月18日\n主旨：有關備載容量調度原則。\n\n機密";
+        let (r, t) = Scanner::default().explain(text);
+        assert_eq!(r.level, Level::Confidential);
+        let m = r.marking.unwrap();
+        assert_eq!((m.scheme.as_str(), m.label.as_str()), ("tw", "机密"));
+        let cn = t
+            .iter()
+            .find(|e| e.rule == "cn.level-line")
+            .expect("cn traced");
+        assert_eq!(cn.verdict, "mention");
+        assert!(cn.cues_against[0].starts_with("taiwan-scaffold (document, line 5)"));
+        // without the scaffold the bare repeated line is PRC 机密
+        let prc = Scanner::default().scan("机密\n\n关于某事项的报告\n\n机密");
+        assert_eq!(prc.level, Level::Secret);
+        assert_eq!(prc.marking.unwrap().scheme, "cn");
+    }
+
+    #[test]
+    fn training_note_rejects_body_marks_and_lowers_header_marks() {
+        let body = "This document is UNCLASSIFIED. Any classification markings are for training use only.\n\nExample page:\n\nSECRET//NOFORN\n\nText of the example.\n\nMore text.\n\nEnd.";
+        let s = Scanner::default();
+        let (r, t) = s.explain(body);
+        assert_eq!(r.level, Level::Public, "{t:#?}");
+        let r = s.scan_segments([
+            Segment::new(
+                "TOP SECRET//NOFORN",
+                vec!["word/header1.xml".into()],
+                Role::Header,
+            ),
+            Segment::new(body, vec!["word/document.xml".into()], Role::Body),
+        ]);
+        assert_eq!(r.level, Level::TopSecret);
+        assert_eq!(r.marking.unwrap().confidence, Confidence::Medium);
+    }
+
+    #[test]
+    fn declassification_date_from_a_nearby_cab() {
+        let r = Scanner::default().scan(
+            "SECRET//NOFORN\n\n(S//NF) Text.\n\nClassified By: J. Smith\nDerived From: Multiple Sources\nDeclassify On: 20491231\n\nSECRET//NOFORN",
+        );
+        let m = r.marking.unwrap();
+        assert_eq!(m.declassify_on.as_deref(), Some("20491231"));
+        assert_eq!(m.caveats, vec!["NOFORN"]);
+    }
+
+    #[test]
+    fn user_reject_entries_apply_to_named_rules() {
+        let s = scanner_with(
+            "[[reject]]\nname = \"acme-draft\"\nscope = \"document\"\nkeywords = [\"DRAFT ONLY\"]\npattern = '^DRAFT ONLY$'\nrules = [\"corp.label\"]\n",
+        );
+        let text = "Company Confidential\n\nDRAFT ONLY\n\nQ3 board pack";
+        assert_eq!(s.scan(text).level, Level::Public);
+        assert_eq!(Scanner::default().scan(text).level, Level::Confidential);
+        let lower = scanner_with(
+            "[[reject]]\nname = \"acme-draft\"\nscope = \"document\"\nkeywords = [\"DRAFT ONLY\"]\npattern = '^DRAFT ONLY$'\neffect = \"lower\"\n",
+        );
+        let r = lower.scan(text);
+        assert_eq!(r.level, Level::Confidential);
+        assert_eq!(r.marking.unwrap().confidence, Confidence::Medium);
     }
 }

@@ -21,7 +21,11 @@ struct Case {
 
 #[test]
 fn evasion_variants_match_like_the_plain_form() {
-    let data = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/evasion.toml")).unwrap();
+    let data = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/evasion.toml"
+    ))
+    .unwrap();
     let file: File = toml::from_str(&data).unwrap();
     let default = Scanner::default();
     let mut failures = Vec::new();
@@ -29,15 +33,28 @@ fn evasion_variants_match_like_the_plain_form() {
         let scanner = if c.terms.is_empty() {
             default.clone()
         } else {
-            Scanner::new(PolicyBuilder::new().dictionary("projects", c.terms.clone()).build().unwrap())
+            Scanner::new(
+                PolicyBuilder::new()
+                    .dictionary("projects", c.terms.clone())
+                    .build()
+                    .unwrap(),
+            )
         };
         let rule_of = |t: &str| {
             let r = scanner.scan(t);
-            let f = r.findings.iter().find(|f| c.kind == "marking" || f.rule == "dict.projects").cloned();
+            let f = r
+                .findings
+                .iter()
+                .find(|f| c.kind == "marking" || f.rule == "dict.projects")
+                .cloned();
             (r.level, f)
         };
         let (plain_level, plain_finding) = rule_of(&c.plain);
-        assert!(plain_finding.is_some(), "plain form {:?} finds nothing", c.plain);
+        assert!(
+            plain_finding.is_some(),
+            "plain form {:?} finds nothing",
+            c.plain
+        );
         for v in &c.variants {
             let (level, finding) = rule_of(v);
             let Some(f) = finding else {
@@ -51,8 +68,12 @@ fn evasion_variants_match_like_the_plain_form() {
             let slice = &v[f.start as usize..f.end as usize];
             let plain = plain_finding.as_ref().unwrap();
             let plain_slice = &c.plain[plain.start as usize..plain.end as usize];
-            if miji::fold::fold_str(slice).to_lowercase() != miji::fold::fold_str(plain_slice).to_lowercase() {
-                failures.push(format!("{v:?}: span {slice:?} does not fold to {plain_slice:?}"));
+            if miji::fold::fold_str(slice).to_lowercase()
+                != miji::fold::fold_str(plain_slice).to_lowercase()
+            {
+                failures.push(format!(
+                    "{v:?}: span {slice:?} does not fold to {plain_slice:?}"
+                ));
             }
         }
     }

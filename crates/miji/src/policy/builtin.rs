@@ -6,7 +6,10 @@ pub const BUILTIN_PACKS: &[(&str, &str)] = &[
     ("default", include_str!("../../../../patterns/default.toml")),
     ("cues", include_str!("../../../../patterns/cues.toml")),
     ("cn", include_str!("../../../../patterns/cn.toml")),
-    ("cn-trade", include_str!("../../../../patterns/cn-trade.toml")),
+    (
+        "cn-trade",
+        include_str!("../../../../patterns/cn-trade.toml"),
+    ),
     ("tw", include_str!("../../../../patterns/tw.toml")),
     ("hk", include_str!("../../../../patterns/hk.toml")),
     ("us", include_str!("../../../../patterns/us.toml")),

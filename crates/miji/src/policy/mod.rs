@@ -178,6 +178,7 @@ pub(crate) struct DetectorRule {
     pub rule: usize,
     pub regex: Regex,
     pub gated: bool,
+    pub min_digits: Option<u32>,
     pub validator: Option<Validator>,
     pub context: Vec<String>,
     pub negative_context: Vec<String>,
@@ -189,7 +190,10 @@ pub(crate) struct DetectorRule {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Target {
     Marking(u32),
-    Term { dictionary: u32, term_len: u32 },
+    Term {
+        dictionary: u32,
+        term_len: u32,
+    },
     Detector(u32),
     /// A document-scope negative cue.
     Cue(u32),
@@ -725,10 +729,8 @@ impl Compiler {
                 }
             }
         }
-        if let Some(l) = raw.limits {
-            if let Some(m) = l.max_findings {
-                self.max_findings = Some(m);
-            }
+        if let Some(m) = raw.limits.and_then(|l| l.max_findings) {
+            self.max_findings = Some(m);
         }
     }
 
@@ -868,16 +870,8 @@ impl Compiler {
             .iter()
             .filter_map(|s| self.regex(src, s))
             .collect();
-        let reject: Vec<Regex> = m
-            .reject
-            .iter()
-            .filter_map(|s| self.regex(src, s))
-            .collect();
-        let nearby: Vec<Regex> = m
-            .nearby
-            .iter()
-            .filter_map(|s| self.regex(src, s))
-            .collect();
+        let reject: Vec<Regex> = m.reject.iter().filter_map(|s| self.regex(src, s)).collect();
+        let nearby: Vec<Regex> = m.nearby.iter().filter_map(|s| self.regex(src, s)).collect();
         let meta = RuleMeta {
             id: m.id.get_ref().clone(),
             kind: FindingKind::Marking,
@@ -1130,6 +1124,7 @@ impl Compiler {
                     rule,
                     regex,
                     gated: !keywords.is_empty(),
+                    min_digits: d.min_digits,
                     validator,
                     context: d
                         .context
@@ -1302,7 +1297,11 @@ impl Compiler {
         }
         // A DFA is fastest (and its memory is fine up to tens of thousands of literals); past
         // that the contiguous NFA keeps compile time and memory bounded (1M-term dictionaries).
-        let kind = if literals.len() <= DFA_MAX_LITERALS { Some(AhoCorasickKind::DFA) } else { None };
+        let kind = if literals.len() <= DFA_MAX_LITERALS {
+            Some(AhoCorasickKind::DFA)
+        } else {
+            None
+        };
         let gate = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)

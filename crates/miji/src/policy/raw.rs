@@ -166,6 +166,9 @@ pub(crate) struct RawDetector {
     #[serde(default)]
     pub keywords: Vec<String>,
     pub validator: Option<Spanned<String>>,
+    /// Run only around numbers with at least this many digits (spaces and dashes between
+    /// digits allowed): the cheap gate for detectors without a literal.
+    pub min_digits: Option<u32>,
     /// Words near a match that raise its confidence.
     #[serde(default)]
     pub context: Vec<String>,
