@@ -19,52 +19,112 @@ fn raw_ac(terms: &[String]) -> AhoCorasick {
 }
 
 fn classify_count(scanner: &Scanner, text: &str) -> u64 {
-    scanner.scan(text).counts.get("dict.bench").copied().unwrap_or(0)
+    scanner
+        .scan(text)
+        .counts
+        .get("dict.bench")
+        .copied()
+        .unwrap_or(0)
 }
 
 fn bench(c: &mut Criterion) {
-    let Some(dir) = miji_benches::data_dir() else { return };
+    let Some(dir) = miji_benches::data_dir() else {
+        return;
+    };
     let manifest = miji_benches::manifest(&dir);
     let text = miji_benches::corpus(&dir, usize::MAX);
     let mut g = c.benchmark_group("corpus");
     g.throughput(Throughput::Bytes(text.len() as u64));
-    g.sample_size(10).measurement_time(Duration::from_secs(20)).warm_up_time(Duration::from_secs(1));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(20))
+        .warm_up_time(Duration::from_secs(1));
     for size in ["10000", "100000"] {
         let terms = miji_benches::dictionary(&dir, &format!("dict_{size}.txt"));
         let expected = manifest["corpus"]["expected"]["ci"][size].as_u64().unwrap();
         let ac = raw_ac(&terms);
-        assert_eq!(ac.find_iter(&text).count() as u64, expected, "raw aho-corasick count");
-        g.bench_function(format!("aho-corasick dfa leftmost-longest {size}"), |b| b.iter(|| ac.find_iter(black_box(&text)).count()));
-        let scanner = Scanner::new(PolicyBuilder::new().dictionary("bench", terms.clone()).build().unwrap());
-        assert_eq!(classify_count(&scanner, &text), expected, "miji keyword count");
-        g.bench_function(format!("miji full classification {size}"), |b| b.iter(|| classify_count(&scanner, black_box(&text))));
+        assert_eq!(
+            ac.find_iter(&text).count() as u64,
+            expected,
+            "raw aho-corasick count"
+        );
+        g.bench_function(format!("aho-corasick dfa leftmost-longest {size}"), |b| {
+            b.iter(|| ac.find_iter(black_box(&text)).count())
+        });
+        let scanner = Scanner::new(
+            PolicyBuilder::new()
+                .dictionary("bench", terms.clone())
+                .build()
+                .unwrap(),
+        );
+        assert_eq!(
+            classify_count(&scanner, &text),
+            expected,
+            "miji keyword count"
+        );
+        g.bench_function(format!("miji full classification {size}"), |b| {
+            b.iter(|| classify_count(&scanner, black_box(&text)))
+        });
     }
     // the hard case: terms sharing a common first character hit by accident far more often
     let common = miji_benches::dictionary(&dir, "dict_10000_common.txt");
     let ac = raw_ac(&common);
     let raw_count = ac.find_iter(&text).count() as u64;
-    let scanner = Scanner::new(PolicyBuilder::new().dictionary("bench", common.clone()).build().unwrap());
+    let scanner = Scanner::new(
+        PolicyBuilder::new()
+            .dictionary("bench", common.clone())
+            .build()
+            .unwrap(),
+    );
     let miji_count = classify_count(&scanner, &text);
-    assert!(miji_count >= raw_count, "overlapping miji ({miji_count}) finds at least leftmost-longest ({raw_count})");
-    g.bench_function("aho-corasick dfa leftmost-longest 10000-common", |b| b.iter(|| ac.find_iter(black_box(&text)).count()));
-    g.bench_function("miji full classification 10000-common", |b| b.iter(|| classify_count(&scanner, black_box(&text))));
+    assert!(
+        miji_count >= raw_count,
+        "overlapping miji ({miji_count}) finds at least leftmost-longest ({raw_count})"
+    );
+    g.bench_function("aho-corasick dfa leftmost-longest 10000-common", |b| {
+        b.iter(|| ac.find_iter(black_box(&text)).count())
+    });
+    g.bench_function("miji full classification 10000-common", |b| {
+        b.iter(|| classify_count(&scanner, black_box(&text)))
+    });
     g.finish();
 }
 
 fn prompts(c: &mut Criterion) {
-    let Some(dir) = miji_benches::data_dir() else { return };
+    let Some(dir) = miji_benches::data_dir() else {
+        return;
+    };
     let manifest = miji_benches::manifest(&dir);
     let all: Vec<String> = std::fs::read_to_string(dir.join("prompts.jsonl"))
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["text"].as_str().unwrap().to_owned())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     let terms = miji_benches::dictionary(&dir, "dict_10000.txt");
-    let scanner = Scanner::new(PolicyBuilder::new().dictionary("bench", terms.clone()).build().unwrap());
+    let scanner = Scanner::new(
+        PolicyBuilder::new()
+            .dictionary("bench", terms.clone())
+            .build()
+            .unwrap(),
+    );
     let total: u64 = all.iter().map(|p| classify_count(&scanner, p)).sum();
-    assert_eq!(total, manifest["prompts"]["expected"]["ci"]["10000"].as_u64().unwrap(), "prompt hit count");
+    assert_eq!(
+        total,
+        manifest["prompts"]["expected"]["ci"]["10000"]
+            .as_u64()
+            .unwrap(),
+        "prompt hit count"
+    );
     // ~2 KB prompts (the generator's prompts are 200-2000 characters)
-    let two_kb: Vec<&String> = all.iter().filter(|p| (1800..=2300).contains(&p.len())).take(200).collect();
+    let two_kb: Vec<&String> = all
+        .iter()
+        .filter(|p| (1800..=2300).contains(&p.len()))
+        .take(200)
+        .collect();
     let mut g = c.benchmark_group("prompt");
     g.sample_size(50);
     let mut i = 0;
@@ -85,15 +145,27 @@ fn prompts(c: &mut Criterion) {
 }
 
 fn compile(c: &mut Criterion) {
-    let Some(dir) = miji_benches::data_dir() else { return };
+    let Some(dir) = miji_benches::data_dir() else {
+        return;
+    };
     // 1,000,000 distinct terms: the 100k dictionary with ten suffixes each
     let base = miji_benches::dictionary(&dir, "dict_100000.txt");
-    let million: Vec<String> = (0..10).flat_map(|i| base.iter().map(move |t| format!("{t}{i}"))).collect();
+    let million: Vec<String> = (0..10)
+        .flat_map(|i| base.iter().map(move |t| format!("{t}{i}")))
+        .collect();
     assert_eq!(million.len(), 1_000_000);
     let mut g = c.benchmark_group("compile");
-    g.sample_size(10).measurement_time(Duration::from_secs(30)).warm_up_time(Duration::from_millis(100));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(30))
+        .warm_up_time(Duration::from_millis(100));
     g.bench_function("miji policy with a 1,000,000-term dictionary", |b| {
-        b.iter(|| PolicyBuilder::new().dictionary("big", million.iter().cloned()).build().unwrap().gate_len())
+        b.iter(|| {
+            PolicyBuilder::new()
+                .dictionary("big", million.iter().cloned())
+                .build()
+                .unwrap()
+                .gate_len()
+        })
     });
     g.finish();
 }

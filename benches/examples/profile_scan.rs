@@ -3,11 +3,19 @@ fn main() {
     let dir = miji_benches::data_dir().expect("bench data");
     let text = miji_benches::corpus(&dir, 16 << 20);
     let terms = miji_benches::dictionary(&dir, "dict_10000.txt");
-    let scanner = miji::Scanner::new(miji::PolicyBuilder::new().dictionary("bench", terms).build().unwrap());
+    let scanner = miji::Scanner::new(
+        miji::PolicyBuilder::new()
+            .dictionary("bench", terms)
+            .build()
+            .unwrap(),
+    );
     let t = std::time::Instant::now();
     for _ in 0..3 {
         let r = scanner.scan(&text);
         std::hint::black_box(r.counts.len());
     }
-    eprintln!("{:.1} MiB/s", 3.0 * text.len() as f64 / t.elapsed().as_secs_f64() / (1 << 20) as f64);
+    eprintln!(
+        "{:.1} MiB/s",
+        3.0 * text.len() as f64 / t.elapsed().as_secs_f64() / (1 << 20) as f64
+    );
 }

@@ -106,6 +106,40 @@ def test_unreadable_file_is_permission_error(tmp_path: Path, scanner: miji.Scann
         path.chmod(0o600)
 
 
+PERMISSION_PROBE = """
+import sys, miji
+path = sys.argv[1]
+for call in (lambda: miji.Scanner().scan_file(path), lambda: miji.Scanner.from_file(path)):
+    try:
+        call()
+    except PermissionError as e:
+        assert e.filename == path, e.filename
+    else:
+        raise SystemExit("no PermissionError")
+print("ok")
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only as root")
+def test_unreadable_file_is_permission_error_as_root(tmp_path: Path) -> None:
+    """Root reads every file: check the mapping in a child without the DAC capabilities."""
+    import shutil
+    import subprocess
+    import sys
+
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("setpriv (util-linux) is not installed")
+    path = tmp_path / "secret.txt"
+    path.write_text("机密★10年", "utf-8")
+    path.chmod(0)
+    command = [setpriv, "--bounding-set", "-dac_override,-dac_read_search", sys.executable, "-c", PERMISSION_PROBE, str(path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    if done.returncode != 0 and "setpriv" in done.stderr:
+        pytest.skip(f"setpriv cannot drop capabilities here: {done.stderr.strip()}")
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
 def test_extract_error_in_strict_mode(tmp_path: Path, scanner: miji.Scanner) -> None:
     png = tmp_path / "scan.png"
     png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))

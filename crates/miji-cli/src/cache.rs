@@ -131,9 +131,7 @@ impl Cache {
         }
         let mut file = open_private(path, false)?;
         file.try_lock().map_err(|e| match e {
-            std::fs::TryLockError::WouldBlock => {
-                io::Error::other("in use by another miji process")
-            }
+            std::fs::TryLockError::WouldBlock => io::Error::other("in use by another miji process"),
             std::fs::TryLockError::Error(e) => e,
         })?;
         let mut text = Vec::new();
@@ -196,10 +194,12 @@ impl Cache {
     /// Whether a record can be stored (its errors are deterministic).
     pub fn cacheable(report: &Report) -> bool {
         use miji::ErrorKind;
-        !report
-            .errors
-            .iter()
-            .any(|e| matches!(e.kind, ErrorKind::Io | ErrorKind::LimitTime | ErrorKind::Internal))
+        !report.errors.iter().any(|e| {
+            matches!(
+                e.kind,
+                ErrorKind::Io | ErrorKind::LimitTime | ErrorKind::Internal
+            )
+        })
     }
 
     /// Queues an entry (with excerpts and marking text removed) for the journal.

@@ -136,7 +136,9 @@ impl Engine {
         for r in roots {
             if r.as_os_str() == "-" {
                 let mut doc = input::read(&self.extractor, &input::Input::Stdin);
-                self.stats.bytes_read.fetch_add(doc.bytes, Ordering::Relaxed);
+                self.stats
+                    .bytes_read
+                    .fetch_add(doc.bytes, Ordering::Relaxed);
                 doc.path = Some("-".into());
                 let report = self.scan_doc(doc, b"-");
                 consume(Item {
@@ -390,11 +392,7 @@ impl Engine {
         let policy = self
             .sources
             .builder()
-            .source(
-                "<baseline>",
-                baseline::allow_source(&fingerprints),
-                None,
-            )
+            .source("<baseline>", baseline::allow_source(&fingerprints), None)
             .build()
             .ok()?;
         let s = Scanner::new(policy);

@@ -230,7 +230,9 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(mul))
-        .ok_or_else(|| format!("invalid size '{s}' (expected a number with an optional K, M or G suffix)"))
+        .ok_or_else(|| {
+            format!("invalid size '{s}' (expected a number with an optional K, M or G suffix)")
+        })
 }
 
 const EXIT_FAIL: u8 = 1;
@@ -629,6 +631,24 @@ mod tests {
         assert_eq!(parse_size("1g"), Ok(1 << 30));
         assert!(parse_size("lots").is_err());
         assert!(parse_size("99999999999T").is_err());
+    }
+
+    #[test]
+    fn defaults_admit_a_100_mb_text_file() {
+        let Command::Scan(args) = Cli::try_parse_from(["miji", "scan"]).unwrap().command else {
+            panic!("scan");
+        };
+        let limits = extractor_for(&args.walk).limits().clone();
+        assert!(limits.max_size >= 100 << 20, "{limits:?}");
+        let Command::Scan(args) = Cli::try_parse_from(["miji", "scan", "--max-filesize", "1G"])
+            .unwrap()
+            .command
+        else {
+            panic!("scan");
+        };
+        let limits = extractor_for(&args.walk).limits().clone();
+        assert_eq!(limits.max_size, 1 << 30);
+        assert!(limits.max_total_decompressed >= 1 << 30);
     }
 
     #[test]

@@ -146,8 +146,8 @@ impl<W: Write> Printer<W> {
             Format::Json => self.out.write_all(b"\n]\n")?,
             Format::Sarif => {
                 if let Some(s) = self.sarif.take() {
-                    let mut text = serde_json::to_string_pretty(&s.finish())
-                        .map_err(io::Error::other)?;
+                    let mut text =
+                        serde_json::to_string_pretty(&s.finish()).map_err(io::Error::other)?;
                     text.push('\n');
                     self.out.write_all(text.as_bytes())?;
                 }
@@ -160,7 +160,10 @@ impl<W: Write> Printer<W> {
 
 /// Nothing to report: public, allow, complete, no findings.
 pub fn is_clean(r: &Report) -> bool {
-    r.complete && r.findings.is_empty() && r.level == miji::Level::Public && r.action == miji::Action::Allow
+    r.complete
+        && r.findings.is_empty()
+        && r.level == miji::Level::Public
+        && r.action == miji::Action::Allow
 }
 
 /// `miji: path: kind: message` lines for an incomplete record (standard error).
@@ -321,11 +324,17 @@ fn render_csv(buf: &mut String, r: &Report) {
         (r.action.to_string(), false),
         (r.complete.to_string(), false),
         (
-            r.marking.as_ref().map(|m| m.scheme.clone()).unwrap_or_default(),
+            r.marking
+                .as_ref()
+                .map(|m| m.scheme.clone())
+                .unwrap_or_default(),
             true,
         ),
         (
-            r.marking.as_ref().map(|m| m.label.clone()).unwrap_or_default(),
+            r.marking
+                .as_ref()
+                .map(|m| m.label.clone())
+                .unwrap_or_default(),
             true,
         ),
         (

@@ -150,8 +150,11 @@ impl Summary {
         writeln!(out, "levels: {}", join(&levels))?;
         writeln!(out, "actions: {}", join(&self.actions))?;
         writeln!(out, "schemes: {}", join(&self.schemes))?;
-        let rules: BTreeMap<String, u64> =
-            self.rules.iter().map(|(k, (_, f))| (k.clone(), *f)).collect();
+        let rules: BTreeMap<String, u64> = self
+            .rules
+            .iter()
+            .map(|(k, (_, f))| (k.clone(), *f))
+            .collect();
         writeln!(out, "findings by rule: {}", join(&rules))?;
         writeln!(out, "errors: {}", join(&self.errors))?;
         writeln!(

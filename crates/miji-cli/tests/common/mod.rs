@@ -117,17 +117,32 @@ pub fn generate(root: &Path, n: usize) -> Share {
         };
         put(&mut s, name.as_bytes(), &content, level);
     }
-    put(&mut s, b"docs/plan.docx", &fixture("docx_header.docx"), "secret");
+    put(
+        &mut s,
+        b"docs/plan.docx",
+        &fixture("docx_header.docx"),
+        "secret",
+    );
     put(
         &mut s,
         b"docs/archive.zip",
         &fixture("zip_with_docx.zip"),
         "secret",
     );
-    put(&mut s, b"docs/x/footer.docx", &fixture("docx_footer.docx"), "");
+    put(
+        &mut s,
+        b"docs/x/footer.docx",
+        &fixture("docx_footer.docx"),
+        "",
+    );
     put(&mut s, b".env", b"SECRET//NOFORN\n", "secret");
     put(&mut s, "odd/名字.txt".as_bytes(), b"plain\n", "public");
-    put(&mut s, b"odd/bad\xffname.txt", "机密★5年\n".as_bytes(), "secret");
+    put(
+        &mut s,
+        b"odd/bad\xffname.txt",
+        "机密★5年\n".as_bytes(),
+        "secret",
+    );
     s.odd = b"share/odd/bad\xffname.txt".to_vec();
     put(&mut s, b"locked.txt", "机密★10年\n".as_bytes(), "secret");
     s.locked = b"share/locked.txt".to_vec();
