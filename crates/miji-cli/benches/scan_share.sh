@@ -7,10 +7,10 @@
 #   DICT_SIZE  100 | 10000 | 100000: the dictionary from gen_corpus.py (default 10000)
 #
 # The share:
-#   text/big/cN/     the corpus (gen_corpus.py, 100 MB) cut in 256 KiB files, copied 6 times
+#   text/big/cN/     the corpus (gen_corpus.py, 100 MB) cut in 256 KiB files, copied 7 times
 #   text/small/sN/   20,000 files of 4 KiB cut from the corpus
 #   office/oN/       copies of the docx/pptx/xlsx/zip fixtures (tests/fixtures/extract), ~350 MB
-#   (~1.03 GB, ~32,000 files)
+#   (~1.08 GB, ~32,700 files)
 #
 # miji runs with the default policy plus `--dictionary` (the same terms rg gets), `--format
 # jsonl -q --summary`, output to /dev/null; files/s and MB/s come from its summary. ripgrep
@@ -37,7 +37,7 @@ if [ ! -f "$DATA/.complete" ]; then
     python3 "$ROOT/../shared/bench/gen_corpus.py" --size-mb 100 "$DATA/gen" >&2
     mkdir -p "$DATA/share/text/big/c0"
     split -b 256K -d -a 4 --additional-suffix=.txt "$DATA/gen/corpus.txt" "$DATA/share/text/big/c0/part"
-    for i in 1 2 3 4 5; do cp -r "$DATA/share/text/big/c0" "$DATA/share/text/big/c$i"; done
+    for i in 1 2 3 4 5 6; do cp -r "$DATA/share/text/big/c0" "$DATA/share/text/big/c$i"; done
     mkdir -p "$DATA/share/text/small"
     head -c $((20000 * 4096)) "$DATA/gen/corpus.txt" | split -b 4K -d -a 5 --additional-suffix=.txt - "$DATA/share/text/small/s"
     # spread the small files over 100 folders
