@@ -19,7 +19,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test (workspace)"
 cargo test --workspace
 
-for script in bindings/c/test.sh bindings/python/test.sh; do
+for script in bindings/c/test.sh bindings/python/test.sh crates/miji-milter/test.sh fuzz/build.sh; do
     if [ -f "$script" ]; then
         step "$script"
         bash "$script"

@@ -4,7 +4,7 @@
 use crate::archive::{self, base_name};
 use crate::ctx::Ctx;
 use crate::mail::{self, MailKind};
-use crate::{ooxml, text};
+use crate::{ooxml, pdf, text};
 use miji::{ErrorKind, Role};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -16,6 +16,8 @@ pub(crate) enum Format {
     Tar,
     Text,
     Empty,
+    /// A PDF document.
+    Pdf,
     /// A picture: nothing to read without OCR.
     Image(&'static str),
     /// A known format this crate does not read (yet).
@@ -67,8 +69,11 @@ pub(crate) fn sniff(name: &str, bytes: &[u8]) -> Format {
         }
         return Format::Unsupported("OLE compound document (doc/xls/ppt/msg)");
     }
+    // Readers accept a PDF header anywhere in the first KiB.
+    if memchr::memmem::find(&bytes[..bytes.len().min(1024)], b"%PDF-").is_some() {
+        return Format::Pdf;
+    }
     let unsupported: &[(&[u8], &str)] = &[
-        (b"%PDF-", "PDF"),
         (b"Rar!\x1A\x07", "RAR archive"),
         (b"7z\xBC\xAF\x27\x1C", "7-Zip archive"),
         (b"BZh", "bzip2 stream"),
@@ -239,6 +244,7 @@ fn extract_format(ctx: &mut Ctx<'_>, location: &[String], name: &str, bytes: &[u
                 mail::mbox(ctx, location, bytes, depth);
             }
         }
+        Format::Pdf => pdf::extract(ctx, location, bytes),
         Format::Empty => {}
         Format::Image(what) => ctx.error(
             ErrorKind::NoTextLayer,

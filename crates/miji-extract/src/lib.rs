@@ -70,6 +70,7 @@
 #![deny(missing_docs)]
 
 mod archive;
+pub mod chat;
 mod ctx;
 mod dispatch;
 mod html;
@@ -77,9 +78,11 @@ mod limits;
 mod mail;
 mod mime;
 mod ooxml;
+mod pdf;
 mod text;
 mod xml;
 
+pub use chat::rewrite_chat;
 pub use limits::Limits;
 
 use ctx::Ctx;
