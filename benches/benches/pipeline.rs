@@ -78,7 +78,9 @@ fn bench(c: &mut Criterion) {
     let miji_count = classify_count(&scanner, &text);
     // no manifest count here: overlapping + whole-word semantics legitimately differ from raw
     // leftmost-longest substring counts, so both are printed and must be non-zero
-    eprintln!("10000-common: miji {miji_count} keyword findings, raw leftmost-longest {raw_count} matches");
+    eprintln!(
+        "10000-common: miji {miji_count} keyword findings, raw leftmost-longest {raw_count} matches"
+    );
     assert!(miji_count > 0 && raw_count > 0);
     g.bench_function("aho-corasick dfa leftmost-longest 10000-common", |b| {
         b.iter(|| ac.find_iter(black_box(&text)).count())

@@ -17,6 +17,10 @@ step "fresh virtual environment in $work/venv"
 venv_py="$work/venv/bin/python"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 "$venv_py" -m pip install --quiet "maturin>=1.9.4,<2" pytest jsonschema mypy
+# The LLM guard's end-to-end tests (tests/test_guard.py) drive the real LiteLLM proxy (pinned)
+# with the openai client, and run the PySpark example; without them those tests skip.
+"$venv_py" -m pip install --quiet 'litellm[proxy]==1.80.0' openai pyspark pandas pyarrow \
+    || echo "warning: litellm[proxy]/pyspark could not be installed; their tests will skip" >&2
 
 step "building the wheel (maturin build --release)"
 # Share the workspace's target directory so that CI's cargo cache serves this build too.

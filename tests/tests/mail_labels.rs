@@ -15,13 +15,20 @@ fn marking_opening_an_encoded_subject() {
     let r = scan_mail(raw);
     assert_eq!(r.level, Level::Secret, "{:?}", r.findings);
     let m = r.marking.unwrap();
-    assert_eq!((m.rule.as_str(), m.location.as_slice()), ("cn.subject-prefix", ["header:Subject".to_owned()].as_slice()));
+    assert_eq!(
+        (m.rule.as_str(), m.location.as_slice()),
+        (
+            "cn.subject-prefix",
+            ["header:Subject".to_owned()].as_slice()
+        )
+    );
     assert_eq!(m.period.as_deref(), Some("10年"));
 }
 
 #[test]
 fn outlook_sensitivity_and_x_classification_headers() {
-    let raw = "From: a@example.com\r\nSensitivity: Company-Confidential\r\nSubject: plan\r\n\r\nbody\r\n";
+    let raw =
+        "From: a@example.com\r\nSensitivity: Company-Confidential\r\nSubject: plan\r\n\r\nbody\r\n";
     assert_eq!(scan_mail(raw).level, Level::Confidential);
     let raw = "From: a@example.com\r\nX-Classification: SECRET\r\nSubject: plan\r\n\r\nbody\r\n";
     assert_eq!(scan_mail(raw).level, Level::Secret);

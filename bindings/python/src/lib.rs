@@ -2,9 +2,10 @@
 //! `miji/__init__.py`. Thin by design: every decision is the core's; this crate converts types,
 //! offsets (UTF-8 bytes → code points) and errors, and releases the GIL around every scan.
 //!
-//! Modules mirror the core's: [`scanner`] (`Scanner`), [`report`] (`Report`, `Finding`,
+//! Modules mirror the core's: [`scanner`] (`Scanner`), [`chat`] (chat payloads for the LLM guard), [`report`] (`Report`, `Finding`,
 //! `Marking`), [`errors`] (the exception classes and the one mapping of every failure).
 
+mod chat;
 mod errors;
 mod report;
 mod scanner;

@@ -187,7 +187,7 @@ fn scan_text(scanner: &miji::Scanner, input: &[u8]) -> Result<PyReport, BindErro
 }
 
 /// Scans an extracted document and converts offsets.
-fn scan_doc(scanner: &miji::Scanner, doc: Document) -> PyReport {
+pub(crate) fn scan_doc(scanner: &miji::Scanner, doc: Document) -> PyReport {
     let texts: Vec<SegmentText> = doc.segments.iter().map(SegmentText::of).collect();
     let report = scanner.scan_document(doc);
     let offsets = document_offsets(&texts, &report.findings);
@@ -397,6 +397,32 @@ impl PyScanner {
             })
         });
         Ok(results.into_iter().collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Scans an LLM chat payload (JSON as `str` or `bytes`: an OpenAI Chat Completions
+    /// request with `messages`, a Responses API request with `input`, or a bare list of
+    /// messages) as one document. Locations name the JSON place with 0-based indices as in
+    /// the payload (`messages[3].content[1]`, `input[2].output`); embedded files
+    /// (`file_data`) are extracted like `scan_file` does; pictures are `no-text-layer`
+    /// errors and malformed JSON a `corrupt` error. `miji.screen_messages` builds on it.
+    fn scan_chat(&self, py: Python<'_>, payload: Bound<'_, PyAny>) -> PyResult<PyReport> {
+        let input = input_bytes(&payload)?;
+        let scanner = self.current();
+        Ok(py.detach(|| crate::chat::scan_chat(&scanner, &self.extractor, input))?)
+    }
+
+    /// Scans a chat payload like `scan_chat` and rewrites it: every text with findings has
+    /// them masked (the masking of `redact`), in its JSON place. Returns `(rewritten JSON or
+    /// None when the payload is not JSON, report of the original)`. Texts inside embedded
+    /// files are not rewritten.
+    fn redact_chat(
+        &self,
+        py: Python<'_>,
+        payload: Bound<'_, PyAny>,
+    ) -> PyResult<(Option<String>, PyReport)> {
+        let input = input_bytes(&payload)?;
+        let scanner = self.current();
+        Ok(py.detach(|| crate::chat::redact_chat(&scanner, &self.extractor, input))?)
     }
 
     /// Returns `text` with every keyword and detector finding replaced by its mask.

@@ -42,7 +42,7 @@
 //! extracted by the same extractors as any file (zip, docx, mail…), within the same [`Limits`];
 //! each file is a member document.
 
-use crate::ctx::{Ctx, join};
+use crate::ctx::Ctx;
 use crate::dispatch;
 use crate::mime::Base64Reader;
 use crate::{Extractor, Limits};
@@ -73,7 +73,11 @@ impl Place {
         };
         Place {
             location,
-            pointer: format!("{}/{}", self.pointer, key.replace('~', "~0").replace('/', "~1")),
+            pointer: format!(
+                "{}/{}",
+                self.pointer,
+                key.replace('~', "~0").replace('/', "~1")
+            ),
         }
     }
 
@@ -113,7 +117,9 @@ enum Item<'v> {
 }
 
 /// Keys never scanned by the generic walk (identifiers and enums, not content).
-const SKIP_KEYS: &[&str] = &["type", "role", "id", "call_id", "status", "detail", "format"];
+const SKIP_KEYS: &[&str] = &[
+    "type", "role", "id", "call_id", "status", "detail", "format",
+];
 
 #[derive(Debug, Default)]
 struct Walk<'v> {
@@ -196,7 +202,7 @@ impl<'v> Walk<'v> {
                 let at = place.key(key);
                 match key.as_str() {
                     "content" => self.content(v, &at),
-                                        // identifiers, not content
+                    // identifiers, not content
                     "role" | "name" | "tool_call_id" | "id" | "audio" => {}
                     _ => self.generic(v, &at),
                 }
@@ -273,13 +279,13 @@ impl<'v> Walk<'v> {
                         (Some("text"), Some(data)) => {
                             self.text(place.field("source").field("data"), data)
                         }
-                        (_, Some(_))
-                            if media.starts_with("image/") && media != "image/svg+xml" =>
-                        {
+                        (_, Some(_)) if media.starts_with("image/") && media != "image/svg+xml" => {
                             self.unread(
                                 place,
                                 ErrorKind::NoTextLayer,
-                                format!("{media} image: no text layer (images are not read: no OCR)"),
+                                format!(
+                                    "{media} image: no text layer (images are not read: no OCR)"
+                                ),
                             )
                         }
                         (_, Some(data)) => self.items.push(Item::File {
@@ -306,7 +312,11 @@ impl<'v> Walk<'v> {
 
     /// An image reference: a `data:` URI or a remote URL.
     fn image(&mut self, url: &'v str, place: &Place) {
-        let head: String = url.chars().take(64).collect::<String>().to_ascii_lowercase();
+        let head: String = url
+            .chars()
+            .take(64)
+            .collect::<String>()
+            .to_ascii_lowercase();
         if let Some(rest) = head.strip_prefix("data:") {
             let media = rest.split([';', ',']).next().unwrap_or("");
             if media.starts_with("image/") && media != "image/svg+xml" {
@@ -375,13 +385,14 @@ impl<'v> Walk<'v> {
                 self.generic(item, &place);
                 continue;
             };
-            let kind = o.get("type").and_then(Value::as_str).unwrap_or(
-                if o.contains_key("role") {
+            let kind = o
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or(if o.contains_key("role") {
                     "message"
                 } else {
                     ""
-                },
-            );
+                });
             match kind {
                 "message" => {
                     for (key, v) in o {
@@ -460,8 +471,8 @@ impl Extractor {
     /// ```
     /// use miji_extract::Extractor;
     ///
-    /// let json = br#"{"messages": [{"role": "user", "content": "机密★10年\n方案"}]}"#;
-    /// let doc = Extractor::default().extract_chat(json);
+    /// let json = r#"{"messages": [{"role": "user", "content": "机密★10年\n方案"}]}"#;
+    /// let doc = Extractor::default().extract_chat(json.as_bytes());
     /// assert_eq!(doc.segments[0].location, ["messages[0].content"]);
     /// assert!(doc.errors.is_empty());
     /// ```
@@ -538,7 +549,7 @@ fn read_chat<'l>(limits: &'l Limits, json: &[u8]) -> Ctx<'l> {
                 ctx.error(kind, &location, message)
             }
             Item::File { place, name, data } => {
-                if !ctx.go_on(&[place.location.clone()]) {
+                if !ctx.go_on(std::slice::from_ref(&place.location)) {
                     break;
                 }
                 embedded_file(&mut ctx, &place.location, &name, data);
@@ -553,7 +564,11 @@ fn embedded_file(ctx: &mut Ctx<'_>, at: &str, name: &str, data: &str) {
     let component = if name.is_empty() {
         at.to_string()
     } else {
-        ctx.segment(name.to_string(), vec![format!("@{at}:{name}")], Role::Filename);
+        ctx.segment(
+            name.to_string(),
+            vec![format!("@{at}:{name}")],
+            Role::Filename,
+        );
         format!("{at}:{name}")
     };
     let location = vec![component];
@@ -675,6 +690,6 @@ mod tests {
             Some("y".into())
         })
         .unwrap();
-        assert_eq!(out, r#"[{"role":"user","content":"y"}]"#);
+        assert_eq!(out, r#"[{"content":"y","role":"user"}]"#);
     }
 }

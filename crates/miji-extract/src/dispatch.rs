@@ -4,7 +4,7 @@
 use crate::archive::{self, base_name};
 use crate::ctx::Ctx;
 use crate::mail::{self, MailKind};
-use crate::{ooxml, pdf, text};
+use crate::{markup, odf, ole, ooxml, pdf, rtf, text};
 use miji::{ErrorKind, Role};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -18,6 +18,10 @@ pub(crate) enum Format {
     Empty,
     /// A PDF document.
     Pdf,
+    /// An RTF document.
+    Rtf,
+    /// An OLE compound document (doc, xls, ppt, wps, msg).
+    Ole,
     /// A picture: nothing to read without OCR.
     Image(&'static str),
     /// A known format this crate does not read (yet).
@@ -67,11 +71,14 @@ pub(crate) fn sniff(name: &str, bytes: &[u8]) -> Format {
         if OOXML_EXTENSIONS.contains(&ext.as_str()) {
             return Format::EncryptedOffice;
         }
-        return Format::Unsupported("OLE compound document (doc/xls/ppt/msg)");
+        return Format::Ole;
     }
     // Readers accept a PDF header anywhere in the first KiB.
     if memchr::memmem::find(&bytes[..bytes.len().min(1024)], b"%PDF-").is_some() {
         return Format::Pdf;
+    }
+    if starts(b"{\\rtf") {
+        return Format::Rtf;
     }
     let unsupported: &[(&[u8], &str)] = &[
         (b"Rar!\x1A\x07", "RAR archive"),
@@ -79,7 +86,6 @@ pub(crate) fn sniff(name: &str, bytes: &[u8]) -> Format {
         (b"BZh", "bzip2 stream"),
         (b"\xFD7zXZ\x00", "xz stream"),
         (b"\x28\xB5\x2F\xFD", "zstd stream"),
-        (b"{\\rtf", "RTF"),
         (b"\x7FELF", "ELF executable"),
     ];
     for (magic, what) in unsupported {
@@ -208,6 +214,7 @@ fn extract_format(ctx: &mut Ctx<'_>, location: &[String], name: &str, bytes: &[u
             };
             match ooxml::kind(&index) {
                 Some(kind) => ooxml::extract(ctx, location, &index, kind, depth),
+                None if odf::is_odf(&index) => odf::extract(ctx, location, &index),
                 None => archive::zip_archive(ctx, location, &index, depth),
             }
         }
@@ -220,6 +227,11 @@ fn extract_format(ctx: &mut Ctx<'_>, location: &[String], name: &str, bytes: &[u
             if may_open(ctx, location, depth) {
                 archive::tar_archive(ctx, location, bytes, depth);
             }
+        }
+        // Markup is text to the sniffer (mail reads its text parts its own way); a document
+        // of its own is read by its markup.
+        Format::Text if markup::kind(&extension(name), bytes).is_some() => {
+            markup::extract(ctx, location, &extension(name), bytes)
         }
         Format::Text => match text::decode(bytes) {
             Some(decoded) => {
@@ -245,6 +257,8 @@ fn extract_format(ctx: &mut Ctx<'_>, location: &[String], name: &str, bytes: &[u
             }
         }
         Format::Pdf => pdf::extract(ctx, location, bytes),
+        Format::Rtf => rtf::extract(ctx, location, bytes),
+        Format::Ole => ole::extract(ctx, location, bytes),
         Format::Empty => {}
         Format::Image(what) => ctx.error(
             ErrorKind::NoTextLayer,

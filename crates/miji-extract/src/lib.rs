@@ -24,6 +24,9 @@
 //! - Mail: `.eml` (and extensionless files that start like mail) and `.mbox`, with MIME
 //!   multiparts, RFC 2047 / RFC 2231 headers and parameters in any charset, quoted-printable and
 //!   base64, HTML bodies as text, and attachments extracted recursively (see below).
+//! - PDF text layers per page (`["page[N]"]`; glyphs in the top/bottom bands are role
+//!   header/footer), OpenDocument (odt/ods/odp), RTF, HTML (`<title>` role title), XML, JSON,
+//!   Markdown, CSV, and legacy Word `.doc`/`.wps` and PowerPoint `.ppt` (see the README).
 //! - Everything else is an error on the record (`unsupported-format`, `no-text-layer` for
 //!   pictures, `encrypted`, `corrupt`), never a silent empty record.
 //!
@@ -76,9 +79,13 @@ mod dispatch;
 mod html;
 mod limits;
 mod mail;
+mod markup;
 mod mime;
+mod odf;
+mod ole;
 mod ooxml;
 mod pdf;
+mod rtf;
 mod text;
 mod xml;
 

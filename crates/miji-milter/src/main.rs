@@ -1,7 +1,7 @@
 //! `miji-milter --config FILE [--check]`: the daemon.
 
-use miji_milter::server::{Engine, Listen, Listener, Shared, serve};
 use miji_milter::config::{Checked, Config};
+use miji_milter::server::{Engine, Listen, Listener, Shared, serve};
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;

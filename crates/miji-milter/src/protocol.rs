@@ -244,8 +244,18 @@ pub fn parse(cmd: u8, data: Vec<u8>) -> io::Result<Command> {
             Command::Connect { host, family, addr }
         }
         b'H' => Command::Helo,
-        b'M' => Command::Mail(split_nul(&data).first().map(|s| lossy(s)).unwrap_or_default()),
-        b'R' => Command::Rcpt(split_nul(&data).first().map(|s| lossy(s)).unwrap_or_default()),
+        b'M' => Command::Mail(
+            split_nul(&data)
+                .first()
+                .map(|s| lossy(s))
+                .unwrap_or_default(),
+        ),
+        b'R' => Command::Rcpt(
+            split_nul(&data)
+                .first()
+                .map(|s| lossy(s))
+                .unwrap_or_default(),
+        ),
         b'T' => Command::Data,
         b'L' => {
             let end = data

@@ -8,7 +8,7 @@ use miji_extract::{Extractor, Limits};
 use serde_json::json;
 use std::collections::HashMap;
 use std::io::{self, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
@@ -118,7 +118,9 @@ impl Engine {
             max_size: checked.config.max_message_bytes as u64,
             // The extractor's own budget ends before the milter's deadline, so a slow message
             // becomes a deterministic `limit.time` (on_error) rather than a tempfail loop.
-            max_time: Some(Duration::from_millis(checked.config.scan_timeout_ms * 3 / 4)),
+            max_time: Some(Duration::from_millis(
+                checked.config.scan_timeout_ms * 3 / 4,
+            )),
             ..Limits::default()
         };
         Ok(Engine {
@@ -265,7 +267,8 @@ impl Shared {
                 {
                     match open_audit(&audit_target) {
                         Ok(w) => *self.audit.lock().unwrap_or_else(|e| e.into_inner()) = w,
-                        Err(err) => self.log(json!({"event": "reload-audit-error", "error": err.to_string()})),
+                        Err(err) => self
+                            .log(json!({"event": "reload-audit-error", "error": err.to_string()})),
                     }
                 }
                 *self.engine.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(e);
@@ -645,17 +648,19 @@ impl Session {
             }
             Outcome::Tag => {
                 stats.tag.fetch_add(1, Ordering::Relaxed);
-                replies.push(Reply::AddHeader(
-                    XMIJI[0].into(),
-                    report.level.as_str().into(),
-                ));
-                replies.push(Reply::AddHeader(XMIJI[1].into(), d.action.as_str().into()));
-                replies.push(Reply::AddHeader(XMIJI[2].into(), incident.clone()));
+                // With SMFIP_HDR_LEADSPC the MTA takes values verbatim: add the space.
+                let sp = if self.leadspc { " " } else { "" };
+                let values = [report.level.as_str(), d.action.as_str(), incident.as_str()];
+                for (name, value) in XMIJI.iter().zip(values) {
+                    replies.push(Reply::AddHeader(name.to_string(), format!("{sp}{value}")));
+                }
                 replies.push(Reply::Accept);
             }
             Outcome::Hold => {
                 stats.hold.fetch_add(1, Ordering::Relaxed);
-                replies.push(Reply::Quarantine(format!("miji: held for review: {reason}")));
+                replies.push(Reply::Quarantine(format!(
+                    "miji: held for review: {reason}"
+                )));
                 replies.push(Reply::Accept);
             }
             Outcome::Reject => {
@@ -689,11 +694,19 @@ impl Session {
         v["complete"] = json!(report.complete);
         v["policy"] = json!(report.policy);
         v["scan_ms"] = json!(scan_us as f64 / 1000.0);
-        v["internal_recipients"] =
-            json!(self.rcpts.iter().filter(|r| engine.checked.is_local(r)).count());
+        v["internal_recipients"] = json!(
+            self.rcpts
+                .iter()
+                .filter(|r| engine.checked.is_local(r))
+                .count()
+        );
         if dir == Direction::Outbound {
-            v["external_recipients"] =
-                json!(self.rcpts.iter().filter(|r| !engine.checked.is_local(r)).count());
+            v["external_recipients"] = json!(
+                self.rcpts
+                    .iter()
+                    .filter(|r| !engine.checked.is_local(r))
+                    .count()
+            );
         }
         self.shared.log(v);
         replies

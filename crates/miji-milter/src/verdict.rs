@@ -60,9 +60,11 @@ pub fn direction(cfg: &Checked, trusted: bool, rcpts: &[String]) -> Direction {
 pub fn decide(cfg: &Checked, report: &Report, dir: Direction, rcpts: &[String]) -> Decision {
     let mut action = report.action;
     let mut rules: Vec<String> = Vec::new();
-    if let Some(m) = report.findings.iter().find(|f| {
-        f.kind == miji::FindingKind::Marking && f.level == Some(report.level)
-    }) {
+    if let Some(m) = report
+        .findings
+        .iter()
+        .find(|f| f.kind == miji::FindingKind::Marking && f.level == Some(report.level))
+    {
         rules.push(m.rule.clone());
     }
     for f in &report.findings {

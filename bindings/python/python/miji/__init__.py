@@ -11,6 +11,9 @@ prompts, while leaving prose that merely *mentions* secrecy alone::
     assert report.level == miji.Level.SECRET
     assert report.marking is not None and report.marking.period == "10年"
 
+``miji.screen_messages(scanner, payload)`` screens an LLM request before it is sent (see
+``miji.guard``); ``miji.integrations.litellm`` plugs it into a LiteLLM proxy.
+
 Everything is decided by the Rust core (``miji._native``); this package only re-exports it.
 """
 
@@ -30,6 +33,7 @@ from miji._native import (
     __version__,
 )
 from miji._native import ACTIONS as _ACTIONS
+from miji.guard import Verdict, screen_messages
 from miji._native import LEVELS as _LEVELS
 
 # The enums are written in Python (for IntEnum ordering); the core's vocabularies decide them.
@@ -48,5 +52,7 @@ __all__ = [
     "PolicyError",
     "Report",
     "Scanner",
+    "Verdict",
     "__version__",
+    "screen_messages",
 ]
