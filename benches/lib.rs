@@ -24,6 +24,10 @@ pub fn data_dir() -> Option<PathBuf> {
 pub fn corpus(dir: &std::path::Path, max: usize) -> String {
     let mut text = std::fs::read_to_string(dir.join("corpus.txt")).expect("corpus.txt");
     if text.len() > max {
+        let mut max = max;
+        while !text.is_char_boundary(max) {
+            max -= 1;
+        }
         let cut = text[..max].rfind('\n').map(|i| i + 1).unwrap_or(max);
         text.truncate(cut);
     }
