@@ -194,6 +194,7 @@ setm "inet:127.0.0.1:$MPORT"
 run "milter-tcp"
 kill "$MPID"; wait "$MPID" 2>/dev/null || true; MPID=""
 sed -i "s#^listen = .*#listen = \"unix:$W/milter.sock\"#" "$W/milter.toml"
+echo "socket_mode = 0o666" >>"$W/milter.toml"  # cleanup/smtpd run as user postfix
 start_milter_unix() {
   "$MIJI_MILTER_BIN" --config "$W/milter.toml" 2>>"$W/milter.stderr" & MPID=$!
   for _ in $(seq 100); do [ -S "$W/milter.sock" ] && return 0; sleep 0.05; done; fail "milter (unix) did not start"
