@@ -28,7 +28,12 @@ fn main() {
             .ascii_case_insensitive(true)
             .build(&terms)
             .unwrap();
-        let scanner = miji::Scanner::new(miji::PolicyBuilder::new().dictionary("bench", terms).build().unwrap());
+        let scanner = miji::Scanner::new(
+            miji::PolicyBuilder::new()
+                .dictionary("bench", terms)
+                .build()
+                .unwrap(),
+        );
         let raw = best_of(3, || ac.find_iter(&text).count());
         let full = best_of(3, || scanner.scan(&text).findings.len());
         println!(
@@ -41,12 +46,22 @@ fn main() {
     let prompts: Vec<String> = std::fs::read_to_string(dir.join("prompts.jsonl"))
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["text"].as_str().unwrap().to_owned())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .filter(|p| (1800..=2300).contains(&p.len()))
         .take(2000)
         .collect();
     let terms = miji_benches::dictionary(&dir, "dict_10000.txt");
-    let scanner = miji::Scanner::new(miji::PolicyBuilder::new().dictionary("bench", terms).build().unwrap());
+    let scanner = miji::Scanner::new(
+        miji::PolicyBuilder::new()
+            .dictionary("bench", terms)
+            .build()
+            .unwrap(),
+    );
     let mut times: Vec<f64> = prompts
         .iter()
         .cycle()
@@ -58,10 +73,23 @@ fn main() {
         })
         .collect();
     times.sort_by(f64::total_cmp);
-    println!("2 KB prompt (default policy + 10k terms): p50 {:.1} µs, p99 {:.1} µs", times[times.len() / 2], times[times.len() * 99 / 100]);
+    println!(
+        "2 KB prompt (default policy + 10k terms): p50 {:.1} µs, p99 {:.1} µs",
+        times[times.len() / 2],
+        times[times.len() * 99 / 100]
+    );
     let base = miji_benches::dictionary(&dir, "dict_100000.txt");
-    let million: Vec<String> = (0..10).flat_map(|i| base.iter().map(move |t| format!("{t}{i}"))).collect();
+    let million: Vec<String> = (0..10)
+        .flat_map(|i| base.iter().map(move |t| format!("{t}{i}")))
+        .collect();
     let t = Instant::now();
-    let p = miji::PolicyBuilder::new().dictionary("big", million).build().unwrap();
-    println!("compile 1,000,000-term dictionary: {:.2} s ({} gate literals)", t.elapsed().as_secs_f64(), p.gate_len());
+    let p = miji::PolicyBuilder::new()
+        .dictionary("big", million)
+        .build()
+        .unwrap();
+    println!(
+        "compile 1,000,000-term dictionary: {:.2} s ({} gate literals)",
+        t.elapsed().as_secs_f64(),
+        p.gate_len()
+    );
 }
