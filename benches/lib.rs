@@ -23,15 +23,22 @@ pub fn data_dir() -> Option<PathBuf> {
 /// The corpus, cut to at most `max` bytes on a line boundary.
 pub fn corpus(dir: &std::path::Path, max: usize) -> String {
     let mut text = std::fs::read_to_string(dir.join("corpus.txt")).expect("corpus.txt");
-    if text.len() > max {
-        let mut max = max;
-        while !text.is_char_boundary(max) {
-            max -= 1;
-        }
-        let cut = text[..max].rfind('\n').map(|i| i + 1).unwrap_or(max);
-        text.truncate(cut);
-    }
+    let cut = cut_point(&text, max);
+    text.truncate(cut);
     text
+}
+
+/// Where to cut `text` so it keeps at most `max` bytes and ends after a whole line (or, with no
+/// newline before `max`, on a char boundary).
+pub fn cut_point(text: &str, max: usize) -> usize {
+    if text.len() <= max {
+        return text.len();
+    }
+    let mut max = max;
+    while !text.is_char_boundary(max) {
+        max -= 1;
+    }
+    text[..max].rfind('\n').map(|i| i + 1).unwrap_or(max)
 }
 
 /// A dictionary file's terms.
@@ -48,4 +55,18 @@ pub fn dictionary(dir: &std::path::Path, name: &str) -> Vec<String> {
 pub fn manifest(dir: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).expect("manifest"))
         .expect("manifest json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cut_point;
+
+    #[test]
+    fn cuts_on_line_and_char_boundaries() {
+        // the bug: a limit inside a 3-byte character panicked
+        let t = "ab\n携带";
+        assert_eq!(cut_point(t, 4), 3);
+        assert_eq!(cut_point("携带携带", 4), 3);
+        assert_eq!(cut_point(t, 100), t.len());
+    }
 }
