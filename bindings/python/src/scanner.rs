@@ -180,7 +180,14 @@ fn input_bytes<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
 fn scan_text(scanner: &miji::Scanner, input: &[u8]) -> Result<PyReport, BindError> {
     guard(|| {
         let report = scanner.scan(input);
-        let text: Cow<'_, str> = String::from_utf8_lossy(input);
+        if report.findings.is_empty() {
+            return Ok(PyReport::new(report, Vec::new()));
+        }
+        // the same text the core scanned, for code-point offsets
+        let text: Cow<'_, str> = match simdutf8::basic::from_utf8(input) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(input),
+        };
         let offsets = text_offsets(&text, &report.findings);
         Ok(PyReport::new(report, offsets))
     })

@@ -26,7 +26,8 @@
 //!   base64, HTML bodies as text, and attachments extracted recursively (see below).
 //! - PDF text layers per page (`["page[N]"]`; glyphs in the top/bottom bands are role
 //!   header/footer), OpenDocument (odt/ods/odp), RTF, HTML (`<title>` role title), XML, JSON,
-//!   Markdown, CSV, and legacy Word `.doc`/`.wps` and PowerPoint `.ppt` (see the README).
+//!   Markdown, CSV, and legacy OLE files: Word `.doc`/`.wps`, Excel `.xls` (BIFF8/BIFF5) and
+//!   PowerPoint `.ppt`, with their document properties (see the README).
 //! - Everything else is an error on the record (`unsupported-format`, `no-text-layer` for
 //!   pictures, `encrypted`, `corrupt`), never a silent empty record.
 //!
@@ -49,6 +50,10 @@
 //!   at the cell's location with role comment.
 //! - pptx: `ppt/slides/slideN.xml` body, `ppt/notesSlides/notesSlideN.xml` notes, slide
 //!   masters, layouts and the notes master header, `ppt/comments/*` comment.
+//! - Legacy OLE: `.xls` like xlsx (`["sheet['Budget']!C7"]` cells, the sheet's page header and
+//!   footer at `["sheet['Budget']"]` with role header / footer); `.ppt` `["slide[N]"]` body and
+//!   notes, masters `["master[N]"]` role header; `.doc` stories at `[]` by role; summary
+//!   properties at `["SummaryInformation"]` / `["DocumentSummaryInformation"]`, role metadata.
 //! - Embedded objects of OOXML documents (`word/embeddings/…`) are member documents.
 //!
 //! - Mail: the decoded `Subject` at `["header:Subject"]` (role subject); every other header
@@ -64,7 +69,8 @@
 //!
 //! Every input is assumed hostile. MIME multipart nesting is bounded by
 //! [`Limits::max_mime_depth`], the parts of a message by [`Limits::max_entries`]. Parsing runs on a worker thread with an explicit stack
-//! size ([`Limits::stack_size`]); a panic is caught at every document boundary and becomes an
+//! size ([`Limits::stack_size`]), or, through [`Extractor::extract_on_current_thread`], on a
+//! long-lived caller thread that has at least that much; a panic is caught at every document boundary and becomes an
 //! `internal` error; XML nesting is bounded ([`Limits::max_xml_depth`]); decompressed streams
 //! are read in chunks through the record's budget, never sized from a declared length, so
 //! memory stays within about twice [`Limits::max_size`] plus the input, and time within
@@ -83,10 +89,12 @@ mod markup;
 mod mime;
 mod odf;
 mod ole;
+mod ole_props;
 mod ooxml;
 mod pdf;
 mod rtf;
 mod text;
+mod xls;
 mod xml;
 
 pub use chat::rewrite_chat;
@@ -128,7 +136,22 @@ impl Extractor {
             bytes: bytes.len() as u64,
             ..Document::default()
         };
-        self.extract_into(&mut doc, name, bytes);
+        self.extract_into(&mut doc, name, bytes, Worker::Spawn);
+        doc
+    }
+
+    /// [`Extractor::extract`] on the calling thread instead of a fresh worker thread: the same
+    /// result, limits and panic handling (a panic becomes an `internal` error), without the
+    /// cost of creating and joining a thread per record. For callers that already run on a
+    /// long-lived thread of their own with at least [`Limits::stack_size`] bytes of stack (a
+    /// scan pool); on a smaller stack, hostile input may overflow it and abort the process.
+    /// When unwinding is not available (`panic = "abort"`) a panic aborts here too.
+    pub fn extract_on_current_thread(&self, name: &str, bytes: &[u8]) -> Document {
+        let mut doc = Document {
+            bytes: bytes.len() as u64,
+            ..Document::default()
+        };
+        self.extract_into(&mut doc, name, bytes, Worker::Current);
         doc
     }
 
@@ -198,7 +221,7 @@ impl Extractor {
             return doc;
         }
         doc.bytes = bytes.len() as u64;
-        self.extract_into(&mut doc, &name, &bytes);
+        self.extract_into(&mut doc, &name, &bytes, Worker::Spawn);
         doc
     }
 
@@ -216,7 +239,7 @@ impl Extractor {
         ));
     }
 
-    fn extract_into(&self, doc: &mut Document, name: &str, bytes: &[u8]) {
+    fn extract_into(&self, doc: &mut Document, name: &str, bytes: &[u8], worker: Worker) {
         if bytes.len() as u64 > self.limits.max_size {
             self.too_large(doc, name);
             return;
@@ -228,16 +251,20 @@ impl Extractor {
             dispatch::extract_inner(&mut ctx, &[], name, bytes, 0);
             ctx
         };
-        let outcome = std::thread::scope(|scope| {
-            let worker = std::thread::Builder::new()
-                .name("miji-extract".into())
-                .stack_size(limits.stack_size)
-                .spawn_scoped(scope, work);
-            match worker {
-                Ok(handle) => handle.join().map_err(|_| "extractor panicked"),
-                Err(_) => Err("cannot start the extraction thread"),
-            }
-        });
+        let outcome = match worker {
+            Worker::Current => std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+                .map_err(|_| "extractor panicked"),
+            Worker::Spawn => std::thread::scope(|scope| {
+                let worker = std::thread::Builder::new()
+                    .name("miji-extract".into())
+                    .stack_size(limits.stack_size)
+                    .spawn_scoped(scope, work);
+                match worker {
+                    Ok(handle) => handle.join().map_err(|_| "extractor panicked"),
+                    Err(_) => Err("cannot start the extraction thread"),
+                }
+            }),
+        };
         match outcome {
             Ok(ctx) => {
                 doc.segments = ctx.segments;
@@ -251,6 +278,15 @@ impl Extractor {
             }
         }
     }
+}
+
+/// Where [`Extractor::extract_into`] runs the parsers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Worker {
+    /// A fresh thread with [`Limits::stack_size`] of stack, joined before returning.
+    Spawn,
+    /// The calling thread (the caller vouches for its stack), under `catch_unwind`.
+    Current,
 }
 
 #[cfg(test)]

@@ -45,7 +45,8 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Decoded> {
     if memchr_zero(head) {
         return utf16_without_bom(bytes, head);
     }
-    if let Ok(text) = std::str::from_utf8(bytes) {
+    // SIMD validation: this pass sees every byte of every text file
+    if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
         if looks_binary(head) {
             return None;
         }

@@ -361,7 +361,9 @@ fn markdown_and_csv_are_text_as_is() {
     assert_only(&mid, CN, &[], Role::Body);
 }
 
-// ---- Legacy OLE (location [] like the other single-stream formats; roles from the story) ----
+// ---- Legacy OLE: .doc location [] (roles from the story), .ppt `slide[N]`/`master[N]`,
+// .xls like xlsx; document properties at ["SummaryInformation"] /
+// ["DocumentSummaryInformation"] ----
 
 #[test]
 fn doc_header_story() {
@@ -398,36 +400,284 @@ fn doc_annotation_story() {
     assert_eq!(level(&doc), Level::TopSecret);
 }
 
-#[test]
-fn ppt_notes_text() {
-    let doc = clean("ppt_notes.ppt");
-    assert_only(&doc, US, &[], Role::Notes);
-    assert_has(
-        &doc,
-        "Quarterly review\nNothing here is marked.",
-        &[],
-        Role::Body,
-    );
-    assert_eq!(level(&doc), Level::TopSecret);
+/// The findings of a detector rule, as (location, role).
+fn detector_at(doc: &miji::Document, rule: &str) -> Vec<(Vec<String>, Role)> {
+    let report = miji::Scanner::default().scan_document(doc.clone());
+    report
+        .findings
+        .into_iter()
+        .filter(|f| f.rule == rule)
+        .map(|f| (f.location, f.role))
+        .collect()
 }
 
 #[test]
-fn xls_is_an_error_not_silence() {
-    let doc = Extractor::default().extract("book.xls", &read3("xls_cell.xls"));
-    assert_eq!(kinds(&doc), vec![ErrorKind::UnsupportedFormat]);
-    assert!(!miji::Scanner::default().scan_document(doc).complete);
+fn doc_custom_property_in_document_summary() {
+    let doc = clean("doc_meta.doc");
+    assert_only(&doc, US, &["DocumentSummaryInformation"], Role::Metadata);
+    assert_has(
+        &doc,
+        "Classification: TOP SECRET//NOFORN",
+        &["DocumentSummaryInformation"],
+        Role::Metadata,
+    );
+    assert_has(
+        &doc,
+        "title: Quarterly plan",
+        &["SummaryInformation"],
+        Role::Metadata,
+    );
+    assert_eq!(level(&doc), Level::TopSecret);
+    assert_eq!(
+        marking_at(&doc),
+        (loc(&["DocumentSummaryInformation"]), Role::Metadata)
+    );
+}
+
+#[test]
+fn ppt_notes_of_slide_one() {
+    let doc = clean("ppt_notes.ppt");
+    assert_only(&doc, US, &["slide[1]"], Role::Notes);
+    assert_has(&doc, "Quarterly review", &["slide[1]"], Role::Body);
+    assert_has(&doc, "Nothing here is marked.", &["slide[2]"], Role::Body);
+    assert_eq!(level(&doc), Level::TopSecret);
+    assert_eq!(marking_at(&doc), (loc(&["slide[1]"]), Role::Notes));
+}
+
+#[test]
+fn ppt_marking_on_slide_two_only() {
+    let doc = clean("ppt_slides.ppt");
+    assert_only(&doc, US, &["slide[2]"], Role::Body);
+    assert_has(
+        &doc,
+        "Quarterly review\nNothing here is marked.",
+        &["slide[1]"],
+        Role::Body,
+    );
+    assert_has(&doc, "Closing remarks", &["slide[3]"], Role::Body);
+    assert_has(
+        &doc,
+        "Speaker notes for the close.",
+        &["slide[3]"],
+        Role::Notes,
+    );
+    assert_has(&doc, "Click to edit", &["master[1]"], Role::Header);
+    // Each string once: the slide text is not repeated elsewhere.
+    assert_only(&doc, "Programme status", &["slide[2]"], Role::Body);
+    assert_eq!(level(&doc), Level::TopSecret);
+    assert_eq!(marking_at(&doc), (loc(&["slide[2]"]), Role::Body));
+}
+
+#[test]
+fn xls_marking_in_a_cell_of_the_second_sheet() {
+    let doc = clean("xls_sheet2.xls");
+    assert_only(&doc, CN, &["sheet['预算']!C4"], Role::Cell);
+    assert_has(&doc, "预算", &["sheet['预算']"], Role::Title);
+    assert_has(&doc, "年度预算汇总", &["sheet['Summary']!A1"], Role::Cell);
+    assert_has(&doc, "差旅费", &["sheet['预算']!A2"], Role::Cell);
+    // Numbers: RK integers, MULRK, floats; plain digits.
+    assert_has(&doc, "1200", &["sheet['预算']!B2"], Role::Cell);
+    assert_has(&doc, "42", &["sheet['Summary']!B1"], Role::Cell);
+    assert_has(&doc, "3.5", &["sheet['Summary']!C1"], Role::Cell);
+    assert_has(&doc, "1234567", &["sheet['Summary']!B2"], Role::Cell);
+    // A hidden sheet is read like any other.
+    assert_has(&doc, "Hidden", &["sheet['Hidden']"], Role::Title);
+    assert_has(
+        &doc,
+        "internal worksheet",
+        &["sheet['Hidden']!A1"],
+        Role::Cell,
+    );
+    assert_eq!(level(&doc), Level::Secret);
+    assert_eq!(marking_at(&doc), (loc(&["sheet['预算']!C4"]), Role::Cell));
+}
+
+#[test]
+fn xls_same_cells_as_the_ods_twin() {
+    // xls_cell.xls and ods_cell.ods are the same source converted twice: same locations.
+    let xls = clean("xls_cell.xls");
+    let ods = clean("ods_cell.ods");
+    for d in [&xls, &ods] {
+        assert_only(d, CN, &["sheet['Budget']!C7"], Role::Cell);
+        assert_has(d, "42", &["sheet['Budget']!B1"], Role::Cell);
+        assert_has(d, "Budget", &["sheet['Budget']"], Role::Title);
+        assert_has(d, "Totals", &["sheet['Summary']!A1"], Role::Cell);
+    }
+    assert_eq!(level(&xls), Level::Secret);
+}
+
+#[test]
+fn xls_marking_only_in_the_page_header() {
+    let doc = clean("xls_header.xls");
+    assert_only(&doc, CN, &["sheet['Budget']"], Role::Header);
+    assert_has(&doc, "Quarterly plan", &["sheet['Budget']!A1"], Role::Cell);
+    assert_eq!(level(&doc), Level::Secret);
+    assert_eq!(marking_at(&doc), (loc(&["sheet['Budget']"]), Role::Header));
+}
+
+#[test]
+fn xls_marking_only_in_a_cell_note() {
+    let doc = clean("xls_note.xls");
+    assert_only(&doc, US, &["sheet['Budget']!B2"], Role::Comment);
+    assert_has(&doc, "1200", &["sheet['Budget']!B2"], Role::Cell);
+    assert!(
+        !doc.segments.iter().any(|s| s.text.contains("QA")),
+        "the note's author is not text"
+    );
+    assert_eq!(level(&doc), Level::TopSecret);
+    assert_eq!(
+        marking_at(&doc),
+        (loc(&["sheet['Budget']!B2"]), Role::Comment)
+    );
+}
+
+#[test]
+fn xls_resident_id_and_card_number_cells() {
+    let doc = clean("xls_id.xls");
+    assert_only(
+        &doc,
+        "110101199003074477",
+        &["sheet['People']!B2"],
+        Role::Cell,
+    );
+    // A number cell comes back as plain digits (no `.0`, no exponent).
+    assert_only(
+        &doc,
+        "4111111111111111",
+        &["sheet['People']!B3"],
+        Role::Cell,
+    );
+    assert_eq!(
+        detector_at(&doc, "pii.cn-resident-id"),
+        vec![(loc(&["sheet['People']!B2"]), Role::Cell)]
+    );
+    assert_eq!(level(&doc), Level::Public);
+}
+
+#[test]
+fn xls_custom_property_classification() {
+    let doc = clean("xls_meta.xls");
+    assert_only(
+        &doc,
+        "Classification: SECRET",
+        &["DocumentSummaryInformation"],
+        Role::Metadata,
+    );
+    // A UTF-8 (code page 65001) built-in property.
+    assert_has(
+        &doc,
+        "title: Quarterly plan\nsubject: 年度预算",
+        &["SummaryInformation"],
+        Role::Metadata,
+    );
+    assert_eq!(level(&doc), Level::Secret);
+    assert_eq!(
+        marking_at(&doc),
+        (loc(&["DocumentSummaryInformation"]), Role::Metadata)
+    );
+}
+
+#[test]
+fn xls_prose_about_secrecy_stays_public() {
+    let doc = clean("xls_prose.xls");
+    assert_has(
+        &doc,
+        "本表讨论如何处理机密文件的归档流程。",
+        &["sheet['说明']!A1"],
+        Role::Cell,
+    );
+    assert_eq!(level(&doc), Level::Public);
+}
+
+/// The byte offset of the first SST record of an .xls file's workbook stream.
+fn sst_at(bytes: &[u8]) -> usize {
+    (0..bytes.len().saturating_sub(12))
+        .find(|&i| {
+            bytes[i..i + 2] == [0xFC, 0x00]
+                && u32::from_le_bytes(bytes[i + 4..i + 8].try_into().unwrap())
+                    == u32::from_le_bytes(bytes[i + 8..i + 12].try_into().unwrap())
+                && u32::from_le_bytes(bytes[i + 4..i + 8].try_into().unwrap()) > 0
+        })
+        .expect("an SST record")
+}
+
+#[test]
+fn xls_hostile_shared_strings_end() {
+    let bytes = read3("xls_sheet2.xls");
+    let at = sst_at(&bytes);
+    // The first string claims 65,535 characters (and rich runs, ext data), the table
+    // claims 4 billion strings: the reader stops at the end of the record, no loop.
+    let mut b = bytes.clone();
+    b[at + 4..at + 12].copy_from_slice(&[0xFF; 8]);
+    b[at + 12..at + 15].copy_from_slice(&[0xFF, 0xFF, 0x0C]);
+    let doc = Extractor::default().extract("sst.xls", &b);
+    assert!(
+        !doc.errors.iter().any(|e| e.kind == ErrorKind::Internal),
+        "{:?}",
+        doc.errors
+    );
+    assert!(has_error(&doc, ErrorKind::Corrupt, &[]), "{:?}", doc.errors);
+    // The sheets and their number cells are still read.
+    assert_has(&doc, "1200", &["sheet['预算']!B2"], Role::Cell);
+    // A record length cut to the SST's first bytes: the strings end there.
+    let mut b = bytes.clone();
+    b[at + 2..at + 4].copy_from_slice(&[10, 0]);
+    let doc = Extractor::default().extract("sst.xls", &b);
+    assert!(!doc.errors.iter().any(|e| e.kind == ErrorKind::Internal));
+}
+
+#[test]
+fn xls_with_filepass_is_encrypted() {
+    let bytes = read3("xls_header.xls");
+    // Turn the globals' second record (INTERFACEHDR, 0x00E1) into FILEPASS.
+    let at = bytes
+        .windows(6)
+        .position(|w| w == [0xE1, 0x00, 0x02, 0x00, 0xB0, 0x04])
+        .expect("INTERFACEHDR");
+    let mut b = bytes.clone();
+    b[at] = 0x2F;
+    let doc = Extractor::default().extract("locked.xls", &b);
+    assert!(
+        kinds(&doc).contains(&ErrorKind::Encrypted),
+        "{:?}",
+        doc.errors
+    );
+    assert!(!doc.segments.iter().any(|s| s.text.contains(CN)));
 }
 
 #[test]
 fn ole_prefixes_never_panic() {
     let ex = Extractor::default();
-    for name in ["doc_header.doc", "ppt_notes.ppt"] {
+    for name in [
+        "doc_header.doc",
+        "doc_meta.doc",
+        "ppt_notes.ppt",
+        "ppt_slides.ppt",
+        "xls_cell.xls",
+        "xls_sheet2.xls",
+        "xls_header.xls",
+        "xls_id.xls",
+        "xls_meta.xls",
+        "xls_note.xls",
+        "xls_prose.xls",
+    ] {
         let bytes = read3(name);
         for cut in (0..bytes.len().min(20_000)).step_by(97) {
             let doc = ex.extract(name, &bytes[..cut]);
             assert!(
                 !doc.errors.iter().any(|e| e.kind == ErrorKind::Internal),
                 "{name} cut at {cut}: {:?}",
+                doc.errors
+            );
+        }
+        // Bit flips inside the streams (the OLE container stays readable).
+        for i in (0..bytes.len()).step_by((bytes.len() / 400).max(7)) {
+            let mut b = bytes.clone();
+            b[i] ^= 0x5A;
+            let doc = ex.extract(name, &b);
+            assert!(
+                !doc.errors.iter().any(|e| e.kind == ErrorKind::Internal),
+                "{name} flip at {i}: {:?}",
                 doc.errors
             );
         }

@@ -56,7 +56,13 @@ impl<'a> Folded<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct OffsetMap {
     edits: Vec<Edit>,
+    /// `folded_start` of every `INDEX_STRIDE`-th edit: a lookup searches this small array
+    /// first, then one block of edits (a fold of Chinese text has an edit per full-width
+    /// comma, and a binary search over all of them missed the cache at every step).
+    index: Vec<usize>,
 }
+
+const INDEX_STRIDE: usize = 32;
 
 #[derive(Debug, Clone, Copy)]
 struct Edit {
@@ -76,6 +82,27 @@ impl Edit {
 }
 
 impl OffsetMap {
+    fn new(edits: Vec<Edit>) -> OffsetMap {
+        let index = edits
+            .iter()
+            .step_by(INDEX_STRIDE)
+            .map(|e| e.folded_start)
+            .collect();
+        OffsetMap { edits, index }
+    }
+
+    /// The number of edits whose `folded_start` satisfies `before` (a predicate that holds
+    /// for a prefix of the edits, as `partition_point` wants).
+    fn count(&self, before: impl Fn(usize) -> bool) -> usize {
+        let block = self.index.partition_point(|&f| before(f));
+        if block == 0 {
+            return 0;
+        }
+        let from = (block - 1) * INDEX_STRIDE;
+        let to = (from + INDEX_STRIDE).min(self.edits.len());
+        from + self.edits[from..to].partition_point(|e| before(e.folded_start))
+    }
+
     /// Number of edits (changed characters).
     pub fn len(&self) -> usize {
         self.edits.len()
@@ -107,7 +134,7 @@ impl OffsetMap {
             return folded.start..folded.start;
         }
         let inside = |f: usize| {
-            let idx = self.edits.partition_point(|e| e.folded_start < f);
+            let idx = self.count(|s| s < f);
             (idx > 0)
                 .then(|| self.edits[idx - 1])
                 .filter(|e| f < e.folded_end())
@@ -119,7 +146,7 @@ impl OffsetMap {
 
     /// Original offset of the first original byte behind folded byte `f`.
     fn start(&self, f: usize) -> usize {
-        let idx = self.edits.partition_point(|e| e.folded_start <= f);
+        let idx = self.count(|s| s <= f);
         if idx == 0 {
             return f;
         }
@@ -134,7 +161,7 @@ impl OffsetMap {
     /// Original offset just after the original bytes behind folded byte `f - 1`.
     fn end(&self, f: usize) -> usize {
         let last = f - 1;
-        let idx = self.edits.partition_point(|e| e.folded_start <= last);
+        let idx = self.count(|s| s <= last);
         if idx == 0 {
             return f;
         }
@@ -156,8 +183,81 @@ enum CharFold {
     Str(Cow<'static, str>),
 }
 
-/// Folds `text`. Borrowed (no copy) when nothing changes, which is the case for most ASCII text.
+/// Folds `text` completely, traditional marking vocabulary included. Borrowed (no copy) when
+/// nothing changes, which is the case for most ASCII text.
 pub fn fold(text: &str) -> Folded<'_> {
+    let mut folded = fold_for_gate(text);
+    let trad = trad_positions(folded.text());
+    folded.simplify_at(&trad);
+    folded
+}
+
+/// Folds a short string (a dictionary term, a keyword) to what the scanner matches.
+pub fn fold_str(text: &str) -> String {
+    fold(text).text().to_owned()
+}
+
+impl Folded<'_> {
+    /// Replaces the traditional characters starting at `positions` (byte offsets of the folded
+    /// text, from [`trad_positions`] or the gate) by their simplified forms. Every pair in the
+    /// table has the same UTF-8 length, so offsets and the offset map stay valid.
+    pub(crate) fn simplify_at(&mut self, positions: &[usize]) {
+        if positions.is_empty() {
+            return;
+        }
+        let mut bytes = std::mem::take(&mut self.text).into_owned().into_bytes();
+        for &at in positions {
+            let Some(ch) = bytes
+                .get(at..at + 3)
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .and_then(|s| s.chars().next())
+            else {
+                continue;
+            };
+            if let Some(simp) = trad_to_simp(ch) {
+                let mut buf = [0u8; 4];
+                let enc = simp.encode_utf8(&mut buf).as_bytes();
+                debug_assert_eq!(enc.len(), 3);
+                bytes[at..at + 3].copy_from_slice(enc);
+            }
+        }
+        // each replacement swaps one 3-byte character for another: still UTF-8
+        self.text = Cow::Owned(String::from_utf8(bytes).expect("3-byte swaps keep UTF-8"));
+    }
+}
+
+/// Byte offsets of the traditional characters of the table in `text` (one bitmap probe per
+/// CJK ideograph). The scanner finds them with its gate instead; this is for [`fold`].
+pub(crate) fn trad_positions(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(&b0) = bytes.get(i) {
+        if (0xE4..=0xE9).contains(&b0)
+            && let Some(&[b1, b2]) = bytes.get(i + 1..i + 3)
+        {
+            let off = (((b0 as usize & 0x0F) - 4) << 6) | (b1 as usize & 0x3F);
+            if TRAD_BITMAP[off] & (1 << (b2 & 0x3F)) != 0 {
+                out.push(i);
+            }
+            i += 3;
+        } else {
+            i += utf8_len(b0);
+        }
+    }
+    out
+}
+
+/// The traditional characters the fold maps (each becomes a gate literal of its own, so the
+/// scanner learns where they are without probing every ideograph).
+pub(crate) fn trad_chars() -> impl Iterator<Item = char> {
+    TRAD_SIMP.iter().map(|&(t, _)| t)
+}
+
+/// Everything of the fold except traditional → simplified, which keeps byte lengths and is
+/// applied afterwards with [`Folded::simplify_at`]. Runs of text that cannot fold (ASCII,
+/// CJK ideographs) are skipped sixteen bytes at a time.
+pub fn fold_for_gate(text: &str) -> Folded<'_> {
     let bytes = text.as_bytes();
     let mut out: Option<String> = None;
     let mut edits: Vec<Edit> = Vec::new();
@@ -181,58 +281,69 @@ pub fn fold(text: &str) -> Folded<'_> {
             run_start = i;
         }};
     }
+    // Drops the spaces of a spaced level word (`机 密`) when the space at `i` is one.
+    macro_rules! drop_level_gap {
+        () => {{
+            if after_level_hanzi(text, i)
+                && let Some(gap) = cjk_level_gap(text, i)
+            {
+                for _ in 0..gap {
+                    let sp = text[i..].chars().next().expect("space char").len_utf8();
+                    edit!(sp, "");
+                }
+                continue;
+            }
+        }};
+    }
 
     while i < bytes.len() {
-        // Fast skip: runs of CJK ideographs that are not in the traditional table and are not
-        // a level word's first hanzi.
-        while i + 3 <= bytes.len() && (0xE4..=0xE9).contains(&bytes[i]) {
-            let cp = ((bytes[i] as u32 & 0x0F) << 12)
-                | ((bytes[i + 1] as u32 & 0x3F) << 6)
-                | (bytes[i + 2] as u32 & 0x3F);
-            if is_trad(cp) || matches!(cp, 0x673A | 0x7EDD | 0x79D8) {
-                break;
-            }
-            i += 3;
-        }
-        if i >= bytes.len() {
+        i = skip_plain(bytes, i);
+        let Some(&b) = bytes.get(i) else {
             break;
-        }
-        let b = bytes[i];
+        };
         if b < 0x80 {
-            if b == b' '
-                && i > 0
-                && bytes[i - 1].is_ascii_uppercase()
-                && bytes.get(i + 1).is_some_and(u8::is_ascii_uppercase)
-            {
-                // a letter-spaced banner starts at the letter before this space
-                let start = i - 1;
-                if (start == 0 || !bytes[start - 1].is_ascii_alphanumeric())
-                    && let Some(plan) = spaced_banner(bytes, start)
+            if b == b' ' {
+                if i > 0
+                    && bytes[i - 1].is_ascii_uppercase()
+                    && bytes.get(i + 1).is_some_and(u8::is_ascii_uppercase)
                 {
-                    let end = plan.end;
-                    while i < end {
-                        if bytes[i] == b' ' && plan.keep_space_at != Some(i) {
-                            edit!(1, "");
-                        } else {
-                            i += 1;
+                    // a letter-spaced banner starts at the letter before this space
+                    let start = i - 1;
+                    if (start == 0 || !bytes[start - 1].is_ascii_alphanumeric())
+                        && let Some(plan) = spaced_banner(bytes, start)
+                    {
+                        let end = plan.end;
+                        while i < end {
+                            if bytes[i] == b' ' && plan.keep_space_at != Some(i) {
+                                edit!(1, "");
+                            } else {
+                                i += 1;
+                            }
                         }
+                        continue;
                     }
-                    continue;
+                }
+                if i > 0 && bytes[i - 1] >= 0x80 {
+                    drop_level_gap!();
                 }
             }
             i += 1;
             continue;
         }
         // Lead bytes whose characters never fold: 2-byte Latin/Greek/Cyrillic/Arabic…
-        // (except U+00A0/U+00AD), Hangul and other 3-byte blocks, 4-byte (emoji).
+        // (except U+00A0/U+00AD), CJK ideographs (traditional ones are the gate's business),
+        // Hangul and other 3-byte blocks, 4-byte (emoji).
         match b {
             0xC2 | 0xE1 | 0xE2 => {}
             0xE3 | 0xEF => {
                 // U+3000..U+3FFF and U+F000..U+FFFF: only a few ranges fold; skip the rest
                 // (。、「」 and most CJK punctuation) without decoding twice
-                let cp = ((b as u32 & 0x0F) << 12)
-                    | ((bytes[i + 1] as u32 & 0x3F) << 6)
-                    | (bytes[i + 2] as u32 & 0x3F);
+                let cp = match bytes.get(i + 1..i + 3) {
+                    Some(&[b1, b2]) => {
+                        ((b as u32 & 0x0F) << 12) | ((b1 as u32 & 0x3F) << 6) | (b2 as u32 & 0x3F)
+                    }
+                    _ => 0,
+                };
                 let folds = matches!(
                     cp,
                     0x3000
@@ -249,50 +360,15 @@ pub fn fold(text: &str) -> Folded<'_> {
                     continue;
                 }
             }
-            0xE4..=0xE9 => {
-                // CJK unified ideographs U+4000..U+9FFF: decode directly, check the bitmap
-                let cp = ((b as u32 & 0x0F) << 12)
-                    | ((bytes[i + 1] as u32 & 0x3F) << 6)
-                    | (bytes[i + 2] as u32 & 0x3F);
-                if is_trad(cp) {
-                    let ch = char::from_u32(cp).expect("valid");
-                    let simp = trad_to_simp(ch).unwrap_or(ch);
-                    let mut buf = [0u8; 4];
-                    let s = simp.encode_utf8(&mut buf);
-                    let gap = if matches!(simp, '机' | '绝') {
-                        cjk_level_gap(text, i + 3)
-                    } else {
-                        None
-                    };
-                    edit!(3, s);
-                    for _ in 0..gap.unwrap_or(0) {
-                        let sp = text[i..].chars().next().expect("space char").len_utf8();
-                        edit!(sp, "");
-                    }
-                    continue;
-                }
-                if matches!(cp, 0x673A | 0x7EDD | 0x79D8)
-                    && matches!(bytes.get(i + 3), Some(b' ' | 0xE3 | 0xC2 | 0xE2))
-                {
-                    // 机 绝 秘 followed by a space: a spaced level word?
-                    if let Some(gap) = cjk_level_gap(text, i + 3) {
-                        i += 3;
-                        for _ in 0..gap {
-                            let sp = text[i..].chars().next().expect("space char").len_utf8();
-                            edit!(sp, "");
-                        }
-                        continue;
-                    }
-                }
-                i += 3;
-                continue;
-            }
             _ => {
                 i += utf8_len(b);
                 continue;
             }
         }
         let ch = text[i..].chars().next().expect("char boundary");
+        if is_space_char(ch) {
+            drop_level_gap!();
+        }
         let len = ch.len_utf8();
         match fold_char(ch) {
             CharFold::Keep => i += len,
@@ -314,15 +390,107 @@ pub fn fold(text: &str) -> Folded<'_> {
             o.push_str(&text[run_start..]);
             Folded {
                 text: Cow::Owned(o),
-                map: OffsetMap { edits },
+                map: OffsetMap::new(edits),
             }
         }
     }
 }
 
-/// Folds a short string (a dictionary term, a keyword) to what the scanner matches.
-pub fn fold_str(text: &str) -> String {
-    fold(text).text().to_owned()
+/// `true` when the character before byte `at` is the first hanzi of a level word that may be
+/// spaced out: 机 绝 秘 or their traditional forms.
+fn after_level_hanzi(text: &str, at: usize) -> bool {
+    matches!(
+        text[..at].chars().next_back(),
+        Some('机' | '绝' | '秘' | '機' | '絕' | '祕')
+    )
+}
+
+/// The first index at or after `i` where the fold must look: a lead byte of a character that
+/// may fold (anything but ASCII and CJK ideographs), or a space between capitals or after a
+/// non-ASCII character (a letter-spaced banner or a spaced level word may be there).
+fn skip_plain(bytes: &[u8], mut i: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        i = simd::skip_plain_sse2(bytes, i);
+    }
+    while let Some(&b) = bytes.get(i) {
+        if stops_at(bytes, i, b) {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// The scalar form of [`skip_plain`]'s test for the byte `b` at `i`.
+fn stops_at(bytes: &[u8], i: usize, b: u8) -> bool {
+    let wordish = |x: &u8| x.is_ascii_uppercase() || *x >= 0x80;
+    if b >= 0xC0 {
+        !(0xE4..=0xE9).contains(&b)
+    } else if b == b' ' {
+        i.checked_sub(1)
+            .and_then(|p| bytes.get(p))
+            .is_some_and(wordish)
+            && bytes.get(i + 1).is_some_and(|x| wordish(x) || *x == b' ')
+    } else {
+        false
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod simd {
+    //! SSE2 (part of every x86-64 CPU) form of the fold's skip test, sixteen bytes at a time.
+    use std::arch::x86_64::*;
+
+    /// Advances `i` over whole 16-byte blocks in which [`super::stops_at`] holds nowhere;
+    /// returns the first stop of a block that has one, or where fewer than 17 bytes remain.
+    pub(super) fn skip_plain_sse2(bytes: &[u8], mut i: usize) -> usize {
+        if i == 0 {
+            return 0; // a block needs the byte before it; the scalar loop takes the first one
+        }
+        while i + 17 <= bytes.len() {
+            // SAFETY: SSE2 is in the x86_64 baseline; the loads read bytes[i-1..i+17], in
+            // bounds by the loop condition and `i >= 1`.
+            let stop = unsafe {
+                let p = bytes.as_ptr().add(i);
+                let cur = _mm_loadu_si128(p as *const __m128i);
+                let prev = _mm_loadu_si128(p.sub(1) as *const __m128i);
+                let next = _mm_loadu_si128(p.add(1) as *const __m128i);
+                // signed view: 0x80..=0xFF are negative
+                let zero = _mm_setzero_si128();
+                // lead bytes 0xC0..=0xFF (-64..=-1) except 0xE4..=0xE9 (-28..=-23)
+                let lead = _mm_and_si128(
+                    _mm_cmpgt_epi8(cur, _mm_set1_epi8(-65)),
+                    _mm_cmplt_epi8(cur, zero),
+                );
+                let cjk = _mm_and_si128(
+                    _mm_cmpgt_epi8(cur, _mm_set1_epi8(-29)),
+                    _mm_cmplt_epi8(cur, _mm_set1_epi8(-22)),
+                );
+                let lead_other = _mm_andnot_si128(cjk, lead);
+                // a capital or a non-ASCII byte
+                let wordish = |v: __m128i| {
+                    _mm_or_si128(
+                        _mm_and_si128(
+                            _mm_cmpgt_epi8(v, _mm_set1_epi8(0x40)),
+                            _mm_cmplt_epi8(v, _mm_set1_epi8(0x5B)),
+                        ),
+                        _mm_cmplt_epi8(v, zero),
+                    )
+                };
+                let space = _mm_set1_epi8(0x20);
+                let at_space = _mm_cmpeq_epi8(cur, space);
+                let next_ok = _mm_or_si128(wordish(next), _mm_cmpeq_epi8(next, space));
+                let spaced = _mm_and_si128(at_space, _mm_and_si128(wordish(prev), next_ok));
+                _mm_movemask_epi8(_mm_or_si128(lead_other, spaced))
+            };
+            if stop != 0 {
+                return i + stop.trailing_zeros() as usize;
+            }
+            i += 16;
+        }
+        i
+    }
 }
 
 /// If a CJK level word's second hanzi `密` follows after 1–2 spaces at `at`, the number of spaces.
@@ -601,11 +769,6 @@ const TRAD_BITMAP: [u64; 384] = {
     bits
 };
 
-fn is_trad(cp: u32) -> bool {
-    let off = cp.wrapping_sub(0x4000);
-    off < 384 * 64 && TRAD_BITMAP[(off / 64) as usize] & (1 << (off % 64)) != 0
-}
-
 fn trad_to_simp(c: char) -> Option<char> {
     static SORTED: std::sync::OnceLock<Vec<(char, char)>> = std::sync::OnceLock::new();
     let table = SORTED.get_or_init(|| {
@@ -683,6 +846,45 @@ mod tests {
         assert_eq!(&orig[r], "机\u{200b}密");
         let s = ft.find("end").unwrap();
         assert_eq!(&orig[f.to_original(s..s + 3)], "end");
+    }
+
+    #[test]
+    fn offsets_map_back_across_index_blocks() {
+        // hundreds of edits: lookups go through the block index
+        let orig: String = (0..300).map(|i| format!("ＡＢ机{i}\u{200b}x ")).collect();
+        let f = fold(&orig);
+        assert!(f.map().len() > 4 * INDEX_STRIDE);
+        let ft = f.text();
+        let mut seen = 0;
+        for (at, _) in ft.match_indices("AB") {
+            assert_eq!(&orig[f.to_original(at..at + 2)], "ＡＢ");
+            assert_eq!(&orig[f.to_original(at + 1..at + 2)], "Ｂ");
+            seen += 1;
+        }
+        assert_eq!(seen, 300);
+        for (at, _) in ft.match_indices('x') {
+            assert_eq!(&orig[f.to_original(at..at + 1)], "x");
+        }
+    }
+
+    proptest::proptest! {
+        /// The SSE2 skip stops exactly where the scalar test first holds, from every start.
+        #[test]
+        fn skip_plain_agrees_with_the_scalar_test(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "a", "A", "Z", " ", "  ", "机", "機", "密", "\u{3000}", "，", "Ｓ", "\u{200b}",
+                "é", "😀", "한", "国家", "ab cd", "S E", "\n", "0",
+            ]), 0..80)
+        ) {
+            let text: String = parts.concat();
+            let bytes = text.as_bytes();
+            for start in 0..=bytes.len() {
+                let want = (start..bytes.len())
+                    .find(|&j| stops_at(bytes, j, bytes[j]))
+                    .unwrap_or(bytes.len());
+                proptest::prop_assert_eq!(skip_plain(bytes, start), want, "start {}", start);
+            }
+        }
     }
 
     #[test]

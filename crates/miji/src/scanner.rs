@@ -1,11 +1,12 @@
 //! The scanner: runs a compiled [`Policy`] over segments and builds the [`Report`].
 //!
-//! Per segment: fold → one overlapping pass of the literal gate → marking rules evaluated on
+//! Per segment: fold → one overlapping pass of the literal gate (plus a second over the lines
+//! that hold traditional characters, after simplifying them) → marking rules evaluated on
 //! the lines the gate pointed at, dictionary hits checked, gated detectors run → offsets mapped
 //! back to the original text. Per document: repetition cues, thresholds, allow-lists,
 //! `min_count`, level, marking, action, members, truncation.
 
-use crate::fold::{Folded, fold};
+use crate::fold::{Folded, fold_for_gate};
 use crate::level::{Confidence, Level};
 use crate::mask::{MaskStyle, mask};
 use crate::policy::{
@@ -100,7 +101,10 @@ impl Scanner {
     /// Scans plain text (UTF-8; invalid sequences are replaced, never a panic).
     pub fn scan(&self, input: impl AsRef<[u8]>) -> Report {
         let bytes = input.as_ref();
-        let text = String::from_utf8_lossy(bytes);
+        let text = match simdutf8::basic::from_utf8(bytes) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(bytes),
+        };
         let mut st = DocScan::new(&self.policy, false);
         st.segment(&text, &[], Role::Body);
         st.finish(DocMeta {
@@ -328,72 +332,53 @@ impl<'p> DocScan<'p> {
             return;
         }
         let p = self.policy;
-        let folded = fold(text);
-        let ft = folded.text();
-        let mut marking_lines: Vec<(u32, usize, usize)> = Vec::new();
-        // rules already queued for the current line (gate matches arrive in line order: a
-        // match ends in the line it starts in, and ends never decrease)
-        let mut line_rules: (usize, Vec<u32>) = (usize::MAX, Vec::new());
-        let mut dict_hits: Vec<(u32, usize, usize)> = Vec::new();
-        let mut detector_on: Vec<bool> = p.detectors.iter().map(|d| !d.gated).collect();
-        let mut lines = LineSpan::default();
-        let mut cue_lines: HashSet<(u32, usize)> = HashSet::new();
-        for m in p.gate.find_overlapping_iter(ft) {
-            for t in p.targets_of(m.pattern().as_usize()) {
-                match *t {
-                    Target::Marking(i) => {
-                        let (ls, le) = lines.at(ft, m.start(), m.end());
-                        if line_rules.0 != ls {
-                            line_rules.0 = ls;
-                            line_rules.1.clear();
-                        }
-                        if !line_rules.1.contains(&i) {
-                            line_rules.1.push(i);
-                            marking_lines.push((i, ls, le));
-                        }
-                    }
-                    Target::Term {
-                        dictionary,
-                        term_len,
-                    } => {
-                        let d = &p.dictionaries[dictionary as usize];
-                        if !p.rules[d.rule].enabled || m.len() != term_len as usize {
-                            continue;
-                        }
-                        if d.whole_word && !word_bounded(ft, m.start(), m.end()) {
-                            continue;
-                        }
-                        if d.case_sensitive
-                            && !p.case_sensitive_ok(dictionary, &ft[m.start()..m.end()])
-                        {
-                            continue;
-                        }
-                        dict_hits.push((dictionary, m.start(), m.end()));
-                    }
-                    Target::Detector(i) => detector_on[i as usize] = true,
-                    Target::Cue(i) => {
-                        if self.doc_cues.iter().any(|c| c.0 == i as usize) {
-                            continue;
-                        }
-                        let (ls, le) = lines.at(ft, m.start(), m.end());
-                        if !cue_lines.insert((i, ls)) {
-                            continue;
-                        }
-                        let line = ft[ls..le].trim_end_matches('\r');
-                        if p.negatives[i as usize].regex.is_match(line) {
-                            let orig = folded.to_original(ls..ls);
-                            let (line_no, _) = crate::fold::line_column(text, orig.start);
-                            self.doc_cues.push((i as usize, line_no));
-                        }
+        // Traditional → simplified is left out of the fold: the gate holds the traditional
+        // characters as literals of their own, so texts without them (nearly all) pay nothing
+        // for it. When the gate meets one, the folded text is simplified in place (the swap
+        // keeps byte lengths) and only the lines holding one are run through the gate again.
+        let mut folded = fold_for_gate(text);
+        let mut hits = GateHits::new(p);
+        for m in p.gate.find_overlapping_iter(folded.text()) {
+            hits.take(p, folded.text(), m.pattern().as_usize(), m.start(), m.end());
+        }
+        if !hits.trad.is_empty() {
+            folded.simplify_at(&hits.trad);
+            let ft = folded.text();
+            let trad = std::mem::take(&mut hits.trad);
+            let mut at = 0;
+            while let Some(&t) = trad.get(at) {
+                let (ls, le) = hits.lines.at(ft, t, t + 3);
+                for m in p.gate.find_overlapping_iter(&ft[ls..le]) {
+                    let (s, e) = (ls + m.start(), ls + m.end());
+                    // matches touching no traditional character were found by the first pass
+                    let first = trad.partition_point(|&x| x + 3 <= s);
+                    if trad.get(first).is_some_and(|&x| x < e) {
+                        hits.take(p, ft, m.pattern().as_usize(), s, e);
                     }
                 }
+                at += trad[at..].partition_point(|&x| x < le);
             }
         }
+        let ft = folded.text();
+        // document-scope negative cues, on the simplified lines
+        for &(i, ls, le) in &hits.cue_lines {
+            if self.doc_cues.iter().any(|c| c.0 == i as usize) {
+                continue;
+            }
+            let line = ft[ls..le].trim_end_matches('\r');
+            if p.negatives[i as usize].regex.is_match(line) {
+                let orig = folded.to_original(ls..ls);
+                let (line_no, _) = crate::fold::line_column(text, orig.start);
+                self.doc_cues.push((i as usize, line_no));
+            }
+        }
+        let mut marking_lines = hits.marking_lines;
         marking_lines.sort_unstable_by_key(|&(mi, ls, _)| (ls, mi));
+        marking_lines.dedup();
         let mut local: Vec<Pending> = Vec::new();
         self.markings(text, &folded, &marking_lines, seg, location, role);
-        self.dictionary(text, &folded, dict_hits, location, role, &mut local);
-        self.detectors(text, &folded, &detector_on, location, role, &mut local);
+        self.dictionary(text, &folded, hits.dict_hits, location, role, &mut local);
+        self.detectors(text, &folded, &hits.detector_on, location, role, &mut local);
         // line/column for keyword and detector findings
         local.sort_by_key(|f| f.finding.start);
         let mut lc = LineCounter::new(text);
@@ -1232,12 +1217,8 @@ fn numeric_runs(t: &str) -> Vec<(usize, usize, u32)> {
     let b = t.as_bytes();
     let mut runs = Vec::new();
     let mut i = 0;
-    while i < b.len() {
-        if !b[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let start = i;
+    while let Some(start) = next_digit(b, i) {
+        i = start;
         let mut digits = 0u32;
         let mut end = i;
         while i < b.len() {
@@ -1254,6 +1235,32 @@ fn numeric_runs(t: &str) -> Vec<(usize, usize, u32)> {
         runs.push((start, end, digits));
     }
     runs
+}
+
+/// The index of the first ASCII digit at or after `from` (SSE2 sixteen bytes at a time on
+/// x86-64: digits are sparse in prose, and this pass sees every byte of every document).
+fn next_digit(b: &[u8], mut from: usize) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    while from + 16 <= b.len() {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is in the x86_64 baseline; the load reads b[from..from + 16], in bounds.
+        let mask = unsafe {
+            let v = _mm_loadu_si128(b.as_ptr().add(from) as *const __m128i);
+            let digit = _mm_and_si128(
+                _mm_cmpgt_epi8(v, _mm_set1_epi8(b'0' as i8 - 1)),
+                _mm_cmplt_epi8(v, _mm_set1_epi8(b'9' as i8 + 1)),
+            );
+            _mm_movemask_epi8(digit)
+        };
+        if mask != 0 {
+            return Some(from + mask.trailing_zeros() as usize);
+        }
+        from += 16;
+    }
+    b.get(from..)?
+        .iter()
+        .position(u8::is_ascii_digit)
+        .map(|k| from + k)
 }
 
 fn floor_boundary(t: &str, mut i: usize) -> usize {
@@ -1475,6 +1482,81 @@ fn period_warning(scheme: &str, level: Level, period: Option<&str>) -> Option<St
     })
 }
 
+/// What one segment's gate matches select: marking rules per line, dictionary hits, detectors
+/// to run, document cues to check, and where traditional characters sit.
+struct GateHits {
+    /// (marking rule, line start, line end) in the folded text.
+    marking_lines: Vec<(u32, usize, usize)>,
+    /// Rules already queued for the current line (matches mostly arrive in line order).
+    line_rules: (usize, Vec<u32>),
+    dict_hits: Vec<(u32, usize, usize)>,
+    detector_on: Vec<bool>,
+    /// (document cue, line start, line end), each once.
+    cue_lines: Vec<(u32, usize, usize)>,
+    cue_seen: HashSet<(u32, usize)>,
+    /// Byte offsets of traditional characters (first pass only, increasing).
+    trad: Vec<usize>,
+    lines: LineSpan,
+}
+
+impl GateHits {
+    fn new(p: &Policy) -> GateHits {
+        GateHits {
+            marking_lines: Vec::new(),
+            line_rules: (usize::MAX, Vec::new()),
+            dict_hits: Vec::new(),
+            detector_on: p.detectors.iter().map(|d| !d.gated).collect(),
+            cue_lines: Vec::new(),
+            cue_seen: HashSet::new(),
+            trad: Vec::new(),
+            lines: LineSpan::default(),
+        }
+    }
+
+    /// Records the gate match of literal `pattern` at `s..e` of the folded text `ft`.
+    fn take(&mut self, p: &Policy, ft: &str, pattern: usize, s: usize, e: usize) {
+        for t in p.targets_of(pattern) {
+            match *t {
+                Target::Marking(i) => {
+                    let (ls, le) = self.lines.at(ft, s, e);
+                    if self.line_rules.0 != ls {
+                        self.line_rules.0 = ls;
+                        self.line_rules.1.clear();
+                    }
+                    if !self.line_rules.1.contains(&i) {
+                        self.line_rules.1.push(i);
+                        self.marking_lines.push((i, ls, le));
+                    }
+                }
+                Target::Term {
+                    dictionary,
+                    term_len,
+                } => {
+                    let d = &p.dictionaries[dictionary as usize];
+                    if !p.rules[d.rule].enabled || e - s != term_len as usize {
+                        continue;
+                    }
+                    if d.whole_word && !word_bounded(ft, s, e) {
+                        continue;
+                    }
+                    if d.case_sensitive && !p.case_sensitive_ok(dictionary, &ft[s..e]) {
+                        continue;
+                    }
+                    self.dict_hits.push((dictionary, s, e));
+                }
+                Target::Detector(i) => self.detector_on[i as usize] = true,
+                Target::Cue(i) => {
+                    let (ls, le) = self.lines.at(ft, s, e);
+                    if self.cue_seen.insert((i, ls)) {
+                        self.cue_lines.push((i, ls, le));
+                    }
+                }
+                Target::Traditional => self.trad.push(s),
+            }
+        }
+    }
+}
+
 /// The line around gate matches, found incrementally: matches arrive in (nearly) increasing
 /// order, so each byte is searched for newlines about once even on one enormous line.
 #[derive(Debug, Default)]
@@ -1572,6 +1654,23 @@ mod tests {
         assert_eq!(base64_encode(b"f"), "Zg==");
         assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
         assert_eq!(base64_encode(&[0xff, 0xfe]), "//4=");
+    }
+
+    proptest::proptest! {
+        /// The SSE2 digit search agrees with a plain scan from every start.
+        #[test]
+        fn next_digit_agrees_with_a_plain_scan(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "a", "0", "9", "/", ":", " ", "机", "１", "é", "-", "12 34",
+            ]), 0..60)
+        ) {
+            let text: String = parts.concat();
+            let b = text.as_bytes();
+            for from in 0..=b.len() {
+                let want = (from..b.len()).find(|&k| b[k].is_ascii_digit());
+                proptest::prop_assert_eq!(next_digit(b, from), want);
+            }
+        }
     }
 
     #[test]

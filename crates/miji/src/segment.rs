@@ -36,7 +36,10 @@ impl Segment {
     /// A segment from bytes that should be UTF-8; invalid sequences become U+FFFD.
     pub fn from_utf8_lossy(bytes: &[u8], location: Vec<String>, role: Role) -> Segment {
         Segment {
-            text: String::from_utf8_lossy(bytes).into_owned(),
+            text: match simdutf8::basic::from_utf8(bytes) {
+                Ok(text) => text.to_owned(),
+                Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+            },
             location,
             role,
         }

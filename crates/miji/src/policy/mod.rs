@@ -197,6 +197,8 @@ pub(crate) enum Target {
     Detector(u32),
     /// A document-scope negative cue.
     Cue(u32),
+    /// A traditional character the fold maps (see [`crate::fold::fold_for_gate`]).
+    Traditional,
 }
 
 /// A compiled allow-list.
@@ -1294,6 +1296,13 @@ impl Compiler {
                 add(k, Target::Detector(i as u32), &mut literal_ids);
             }
             detectors.push(d);
+        }
+        for c in crate::fold::trad_chars() {
+            add(
+                c.encode_utf8(&mut [0u8; 4]),
+                Target::Traditional,
+                &mut literal_ids,
+            );
         }
         // A DFA is fastest (and its memory is fine up to tens of thousands of literals); past
         // that the contiguous NFA keeps compile time and memory bounded (1M-term dictionaries).
