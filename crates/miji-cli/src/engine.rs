@@ -59,6 +59,33 @@ pub struct Item {
     pub report: Report,
 }
 
+/// Stack size the walker threads are given (through `RUST_MIN_STACK`, see
+/// [`give_walker_threads_stack`]) so they can run the extractors in place instead of starting
+/// a thread per file (which cost more than scanning a small file).
+pub const WALKER_STACK: usize = 64 << 20;
+
+/// Room kept on a walker thread's stack beyond the extractor's own budget (the walker, the
+/// scanner and the report are below the extractor's frames).
+const STACK_MARGIN: usize = 4 << 20;
+
+/// Sets `RUST_MIN_STACK` to [`WALKER_STACK`] unless it already asks for at least that much.
+/// The `ignore` walker spawns its threads with the default stack size, which std reads from
+/// that variable once, at the first spawn. Call before any thread starts.
+pub fn give_walker_threads_stack() {
+    if min_thread_stack() < WALKER_STACK {
+        // SAFETY: called at the start of `main`, before any other thread exists.
+        unsafe { std::env::set_var("RUST_MIN_STACK", WALKER_STACK.to_string()) };
+    }
+}
+
+/// The stack size std gives threads spawned without an explicit one.
+fn min_thread_stack() -> usize {
+    std::env::var("RUST_MIN_STACK")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(2 << 20)
+}
+
 /// Everything a scan needs, shared by the walker threads.
 #[derive(Debug)]
 pub struct Engine {
@@ -68,6 +95,8 @@ pub struct Engine {
     cache: Option<Cache>,
     baseline: Option<Baseline>,
     sources: PolicySources,
+    /// Walker threads have the stack the extractor needs: extract on them directly.
+    extract_in_place: bool,
     /// Baseline variants of the scanner, by the fingerprints they allow.
     variants: Mutex<HashMap<Vec<String>, Scanner>>,
     stats: Arc<Stats>,
@@ -83,6 +112,7 @@ impl Engine {
         baseline: Option<Baseline>,
         sources: PolicySources,
     ) -> Engine {
+        let extract_in_place = extractor.limits().stack_size + STACK_MARGIN <= min_thread_stack();
         Engine {
             scanner,
             extractor,
@@ -90,6 +120,7 @@ impl Engine {
             cache,
             baseline,
             sources,
+            extract_in_place,
             variants: Mutex::new(HashMap::new()),
             stats: Arc::new(Stats::default()),
         }
@@ -300,7 +331,11 @@ impl Engine {
                     if n as u64 <= max {
                         sha = Some(facts::sha256_hex(&bytes));
                     }
-                    self.extractor.extract(&name, &bytes)
+                    if self.extract_in_place {
+                        self.extractor.extract_on_current_thread(&name, &bytes)
+                    } else {
+                        self.extractor.extract(&name, &bytes)
+                    }
                 }
                 Err(e) => return self.io_record(path, format!("cannot read file: {e}")),
             }

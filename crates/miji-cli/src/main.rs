@@ -240,6 +240,7 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_INCOMPLETE: u8 = 3;
 
 fn main() -> ExitCode {
+    engine::give_walker_threads_stack();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => scan(args),

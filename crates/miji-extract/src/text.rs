@@ -58,6 +58,12 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Decoded> {
     if looks_binary(head) {
         return None;
     }
+    if let Some(text) = torn_utf8(bytes) {
+        return Some(Decoded {
+            text,
+            encoding: "UTF-8",
+        });
+    }
     let encoding = guess_legacy(bytes);
     let text = encoding.decode_without_bom_handling(bytes).0.into_owned();
     Some(Decoded {
@@ -83,6 +89,26 @@ fn memchr_zero(bytes: &[u8]) -> bool {
 }
 
 /// Control bytes other than tab, newlines, form feed and escape are rare in text.
+/// UTF-8 but for a character torn at either end, as in a file cut at a byte offset (`split
+/// -b`, a truncated log or capture): up to three continuation bytes at the start and an
+/// incomplete sequence at the end. Read as UTF-8 (the torn bytes become U+FFFD) rather than
+/// guessed as a legacy encoding, which would turn the whole file into mojibake. At least 32
+/// valid bytes in between, so a short legacy-encoded text is never taken for it.
+fn torn_utf8(bytes: &[u8]) -> Option<String> {
+    let lead = bytes
+        .iter()
+        .take(3)
+        .take_while(|b| (0x80..0xC0).contains(*b))
+        .count();
+    let body = &bytes[lead..];
+    let valid = match simdutf8::compat::from_utf8(body) {
+        Ok(_) => body.len(),
+        Err(e) if e.error_len().is_none() => e.valid_up_to(),
+        Err(_) => return None,
+    };
+    (valid >= 32).then(|| String::from_utf8_lossy(bytes).into_owned())
+}
+
 fn looks_binary(head: &[u8]) -> bool {
     let controls = head
         .iter()
@@ -321,6 +347,27 @@ mod tests {
             let d = decode(&enc(s, e)).unwrap();
             assert_eq!((d.text.as_str(), d.encoding), (s, name), "{s}");
         }
+    }
+
+    #[test]
+    fn utf8_torn_at_either_end_stays_utf8() {
+        let text = "机密★10年\n关于天穹计划的通知，请各单位按时报送材料。".repeat(3);
+        let bytes = text.as_bytes();
+        for (cut_start, cut_end) in [(1, 0), (2, 0), (0, 1), (0, 2), (1, 2), (2, 1)] {
+            let torn = &bytes[cut_start..bytes.len() - cut_end];
+            let d = decode(torn).unwrap();
+            assert_eq!(d.encoding, "UTF-8", "cut {cut_start}/{cut_end}");
+            assert!(
+                d.text.contains("关于天穹计划的通知"),
+                "cut {cut_start}/{cut_end}"
+            );
+        }
+        // an invalid byte in the middle is not a torn edge: the legacy guess decides
+        let gbk = enc("本文件属于机密等级，请勿外传。项目预算见附件。", GBK);
+        assert_eq!(decode(&gbk).unwrap().encoding, "GBK");
+        let mut mixed = bytes.to_vec();
+        mixed[40] = 0xFF;
+        assert_ne!(decode(&mixed).unwrap().encoding, "UTF-8");
     }
 
     #[test]

@@ -6,14 +6,14 @@ use crate::verdict::{self, Outcome};
 use miji::{ErrorKind, PolicyBuilder, RecordError, Report, Scanner};
 use miji_extract::{Extractor, Limits};
 use serde_json::json;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock, mpsc};
+use std::sync::{Arc, Condvar, Mutex, RwLock, mpsc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Where the milter listens.
@@ -131,13 +131,25 @@ impl Engine {
         })
     }
 
-    fn scan(&self, raw: &[u8], overflow: bool) -> Report {
+    /// Extract and scan one spooled message on the calling thread. Panics propagate (the
+    /// scan pool catches them); the extractor's own parsers run on this thread when it has
+    /// at least [`SCAN_STACK`] bytes of stack (`on_scan_stack`), else on the extractor's
+    /// worker thread.
+    #[doc(hidden)]
+    pub fn scan(&self, raw: &[u8], overflow: bool, on_scan_stack: bool) -> Report {
         match self.fault {
             Some(Fault::Panic) => panic!("injected fault"),
             Some(Fault::Sleep(d)) => std::thread::sleep(d),
             None => {}
         }
-        let mut doc = self.extractor.extract("message.eml", raw);
+        // The parsers need `stack_size` of stack; the scan worker's stack is larger.
+        let inline =
+            on_scan_stack && self.extractor.limits().stack_size <= SCAN_STACK - SCAN_STACK_MARGIN;
+        let mut doc = if inline {
+            self.extractor.extract_on_current_thread("message.eml", raw)
+        } else {
+            self.extractor.extract("message.eml", raw)
+        };
         if overflow {
             doc.errors.push(RecordError::new(
                 ErrorKind::LimitSize,
@@ -146,6 +158,209 @@ impl Engine {
             ));
         }
         self.scanner.scan_document(doc)
+    }
+}
+
+/// Stack size of a scan worker thread.
+pub const SCAN_STACK: usize = 32 * 1024 * 1024;
+/// Stack a scan worker keeps for itself (the scanner, frames above the extractor) when it runs
+/// the extractor's parsers on its own stack.
+const SCAN_STACK_MARGIN: usize = 4 * 1024 * 1024;
+
+/// Why a scan produced no report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanFailure {
+    /// No worker thread could be started.
+    Spawn,
+    /// The scan panicked (caught; the worker lives on).
+    Internal,
+    /// The deadline passed first; the scan finishes in the background and its worker then
+    /// returns to the pool.
+    Deadline,
+}
+
+impl ScanFailure {
+    /// The audit log's `reason`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanFailure::Spawn => "spawn",
+            ScanFailure::Internal => "internal",
+            ScanFailure::Deadline => "deadline",
+        }
+    }
+}
+
+/// One message for a scan worker.
+struct Job {
+    engine: Arc<Engine>,
+    raw: Vec<u8>,
+    overflow: bool,
+    reply: mpsc::SyncSender<Option<Report>>,
+}
+
+/// Long-lived scan worker threads ([`SCAN_STACK`] of stack each), so a message costs no thread
+/// creation (a 32 MiB stack mapping, its page faults, and the extractor's own thread).
+///
+/// A message goes to an idle worker, or to a new one when none is idle; the caller waits up
+/// to its deadline. Panics are caught inside the worker, which then serves the next message; a
+/// scan past its deadline keeps its worker busy until it ends (nothing is queued behind it),
+/// after which the worker is idle again. At most `keep_idle` idle workers are kept (the daemon:
+/// `max_concurrent_scans`); the number of busy ones is bounded by the caller's overload check
+/// (`max_concurrent_scans`, plus scans still running past their deadline, as with one thread
+/// per scan). Idle workers hold the pool: it lives as long as the daemon.
+pub struct ScanPool {
+    state: Mutex<PoolState>,
+    wake: Condvar,
+    spawned: AtomicU64,
+}
+
+struct PoolState {
+    /// Jobs handed to idle workers, not yet taken.
+    queue: VecDeque<Job>,
+    /// Workers waiting for a job.
+    idle: usize,
+    keep_idle: usize,
+}
+
+impl std::fmt::Debug for ScanPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScanPool")
+            .field("idle", &self.idle_workers())
+            .field("spawned", &self.spawned())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ScanPool {
+    /// An empty pool that keeps at most `keep_idle` idle workers.
+    pub fn new(keep_idle: usize) -> Arc<ScanPool> {
+        Arc::new(ScanPool {
+            state: Mutex::new(PoolState {
+                queue: VecDeque::new(),
+                idle: 0,
+                keep_idle,
+            }),
+            wake: Condvar::new(),
+            spawned: AtomicU64::new(0),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Change how many idle workers are kept (surplus idle ones exit).
+    pub fn set_keep_idle(&self, keep_idle: usize) {
+        self.lock().keep_idle = keep_idle;
+        self.wake.notify_all();
+    }
+
+    /// Idle workers now.
+    pub fn idle_workers(&self) -> usize {
+        self.lock().idle
+    }
+
+    /// Worker threads started so far.
+    pub fn spawned(&self) -> u64 {
+        self.spawned.load(Ordering::Relaxed)
+    }
+
+    /// Scan `raw` with `engine` on a worker; wait at most `deadline` for the report.
+    pub fn scan(
+        self: &Arc<ScanPool>,
+        engine: &Arc<Engine>,
+        raw: Vec<u8>,
+        overflow: bool,
+        deadline: Duration,
+    ) -> Result<Report, ScanFailure> {
+        let (reply, rx) = mpsc::sync_channel(1);
+        self.submit(Job {
+            engine: engine.clone(),
+            raw,
+            overflow,
+            reply,
+        })?;
+        match rx.recv_timeout(deadline) {
+            Ok(Some(r)) => Ok(r),
+            Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => Err(ScanFailure::Internal),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(ScanFailure::Deadline),
+        }
+    }
+
+    fn submit(self: &Arc<ScanPool>, job: Job) -> Result<(), ScanFailure> {
+        {
+            let mut st = self.lock();
+            // Every queued job has an idle worker of its own.
+            if st.idle > st.queue.len() {
+                st.queue.push_back(job);
+                drop(st);
+                self.wake.notify_one();
+                return Ok(());
+            }
+        }
+        let pool = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("milter-scan".into())
+            .stack_size(SCAN_STACK)
+            .spawn(move || pool.work(job));
+        match spawned {
+            Ok(_) => {
+                self.spawned.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(_) => Err(ScanFailure::Spawn),
+        }
+    }
+
+    /// A worker's life: run jobs until it is surplus.
+    fn work(&self, mut job: Job) {
+        loop {
+            let Job {
+                engine,
+                raw,
+                overflow,
+                reply,
+            } = job;
+            let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                engine.scan(&raw, overflow, true)
+            }))
+            .ok();
+            // Free the message and the engine (maybe an old one after a reload) first.
+            drop(raw);
+            drop(engine);
+            // Idle before the caller hears back, so its next message finds this worker.
+            let keep = {
+                let mut st = self.lock();
+                let keep = st.idle < st.keep_idle;
+                st.idle += usize::from(keep);
+                keep
+            };
+            // The caller may have given up (deadline): nobody listens then.
+            let _ = reply.send(report);
+            if !keep {
+                return;
+            }
+            match self.next_job() {
+                Some(j) => job = j,
+                None => return,
+            }
+        }
+    }
+
+    /// Wait (counted idle) for the next job; `None` when this worker became surplus.
+    fn next_job(&self) -> Option<Job> {
+        let mut st = self.lock();
+        loop {
+            if let Some(j) = st.queue.pop_front() {
+                st.idle -= 1;
+                return Some(j);
+            }
+            if st.idle > st.keep_idle {
+                st.idle -= 1;
+                return None;
+            }
+            st = self.wake.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
     }
 }
 
@@ -186,6 +401,8 @@ pub struct Shared {
     /// Counters.
     pub stats: Stats,
     counter: AtomicU64,
+    /// Scan workers.
+    pub pool: Arc<ScanPool>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -220,7 +437,9 @@ impl Shared {
     /// Shared state around an engine; `config_path` is re-read on reload.
     pub fn new(engine: Engine, config_path: Option<PathBuf>) -> io::Result<Arc<Shared>> {
         let audit = open_audit(&engine.checked.config.audit_log)?;
+        let pool = ScanPool::new(engine.checked.config.max_concurrent_scans);
         Ok(Arc::new(Shared {
+            pool,
             engine: RwLock::new(Arc::new(engine)),
             config_path,
             audit: Mutex::new(audit),
@@ -271,6 +490,8 @@ impl Shared {
                             .log(json!({"event": "reload-audit-error", "error": err.to_string()})),
                     }
                 }
+                self.pool
+                    .set_keep_idle(e.checked.config.max_concurrent_scans);
                 *self.engine.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(e);
                 self.stats.reloads.fetch_add(1, Ordering::Relaxed);
                 self.log(json!({"event": "reload", "ok": true, "policy": digest}));
@@ -631,28 +852,10 @@ impl Session {
 
         let started = Instant::now();
         let raw = std::mem::take(&mut self.raw);
-        let overflow = self.overflow;
-        let (tx, rx) = mpsc::channel();
-        let eng = engine.clone();
-        let spawned = std::thread::Builder::new()
-            .name("milter-scan".into())
-            .stack_size(32 * 1024 * 1024)
-            .spawn(move || {
-                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    eng.scan(&raw, overflow)
-                }));
-                let _ = tx.send(r.ok());
-            });
-        if spawned.is_err() {
-            return tempfail("spawn", base);
-        }
         let deadline = Duration::from_millis(engine.checked.config.scan_timeout_ms);
-        let report = match rx.recv_timeout(deadline) {
-            Ok(Some(r)) => r,
-            Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return tempfail("internal", base);
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => return tempfail("deadline", base),
+        let report = match self.shared.pool.scan(&engine, raw, self.overflow, deadline) {
+            Ok(r) => r,
+            Err(why) => return tempfail(why.as_str(), base),
         };
         let scan_us = started.elapsed().as_micros() as u64;
         stats.scan_us.fetch_add(scan_us, Ordering::Relaxed);

@@ -2,7 +2,7 @@
 
 use miji_milter::config::Config;
 use miji_milter::protocol::{self, Reply};
-use miji_milter::server::{Engine, Fault, Listener, Shared, serve};
+use miji_milter::server::{Engine, Fault, Listener, ScanFailure, ScanPool, Shared, serve};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
@@ -486,4 +486,55 @@ fn shipped_example_config_parses() {
         miji_milter::Listen::parse("inet:7357@127.0.0.1").unwrap(),
         miji_milter::Listen::Inet("127.0.0.1:7357".into())
     );
+}
+
+#[test]
+fn scan_pool_survives_panics_and_deadlines() {
+    let engine = |fault| {
+        let mut e = Engine::new(Config::default().check().unwrap()).unwrap();
+        e.fault = fault;
+        Arc::new(e)
+    };
+    let ok = engine(None);
+    let panicky = engine(Some(Fault::Panic));
+    let slow = engine(Some(Fault::Sleep(Duration::from_millis(400))));
+    let pool = ScanPool::new(4);
+    let msg = b"Subject: hi\r\n\r\n\xe6\x9c\xba\xe5\xaf\x86\xe2\x98\x8510\xe5\xb9\xb4\r\n".to_vec();
+    let long = Duration::from_secs(20);
+    let report = pool.scan(&ok, msg.clone(), false, long).unwrap();
+    assert!(!report.findings.is_empty(), "the worker extracts and scans");
+    assert_eq!(pool.spawned(), 1);
+    // A panic is a failure of that message only: the same worker serves the next one.
+    let r = pool.scan(&panicky, msg.clone(), false, long);
+    assert_eq!(r.unwrap_err(), ScanFailure::Internal);
+    assert!(pool.scan(&ok, msg.clone(), false, long).is_ok());
+    assert_eq!(pool.spawned(), 1, "a panic does not cost the worker");
+    // Past the deadline the scan keeps its worker; the next message gets another one.
+    let r = pool.scan(&slow, msg.clone(), false, Duration::from_millis(20));
+    assert_eq!(r.unwrap_err(), ScanFailure::Deadline);
+    assert!(pool.scan(&ok, msg.clone(), false, long).is_ok());
+    assert_eq!(pool.spawned(), 2);
+    // Once the slow scan ends its worker is idle again and serves messages.
+    let until = |want: usize| {
+        for _ in 0..500 {
+            if pool.idle_workers() == want {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("idle workers {} != {want}", pool.idle_workers());
+    };
+    until(2);
+    let both: Vec<_> = (0..2)
+        .map(|_| {
+            let (p, e, m) = (pool.clone(), ok.clone(), msg.clone());
+            std::thread::spawn(move || p.scan(&e, m, false, long).is_ok())
+        })
+        .collect();
+    assert!(both.into_iter().all(|h| h.join().unwrap()));
+    assert_eq!(pool.spawned(), 2, "idle workers are reused");
+    // Surplus idle workers exit.
+    pool.set_keep_idle(1);
+    until(1);
+    assert!(pool.scan(&ok, msg, false, long).is_ok());
 }
