@@ -51,7 +51,7 @@ impl<'a> Folded<'a> {
 
 /// Maps folded byte offsets back to original byte offsets.
 ///
-/// Stored sparsely: one [`Edit`] per character that the fold changed; between edits the two
+/// Stored sparsely: one `Edit` per character that the fold changed; between edits the two
 /// texts are byte-identical, so an offset there shifts by the running difference.
 #[derive(Debug, Clone, Default)]
 pub struct OffsetMap {
@@ -227,7 +227,7 @@ impl Folded<'_> {
 }
 
 /// Byte offsets of the traditional characters of the table in `text` (one bitmap probe per
-/// CJK ideograph). The scanner finds them with its gate instead; this is for [`fold`].
+/// CJK ideograph). The scanner finds them with its gate instead; this is for `fold`.
 pub(crate) fn trad_positions(text: &str) -> Vec<usize> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
@@ -255,8 +255,9 @@ pub(crate) fn trad_chars() -> impl Iterator<Item = char> {
 }
 
 /// Everything of the fold except traditional → simplified, which keeps byte lengths and is
-/// applied afterwards with [`Folded::simplify_at`]. Runs of text that cannot fold (ASCII,
-/// CJK ideographs) are skipped sixteen bytes at a time.
+/// applied afterwards, only where the scanner's gate found a traditional character (the
+/// complete [`fold`] does it everywhere). Runs of text that cannot fold (ASCII, CJK
+/// ideographs) are skipped sixteen bytes at a time.
 pub fn fold_for_gate(text: &str) -> Folded<'_> {
     let bytes = text.as_bytes();
     let mut out: Option<String> = None;
@@ -884,6 +885,15 @@ mod tests {
                     .unwrap_or(bytes.len());
                 proptest::prop_assert_eq!(skip_plain(bytes, start), want, "start {}", start);
             }
+        }
+    }
+
+    #[test]
+    fn traditional_pairs_keep_byte_lengths() {
+        // `simplify_at` swaps bytes in place and the bitmap covers U+4000..U+9FFF
+        for &(t, s) in TRAD_SIMP {
+            assert_eq!((t.len_utf8(), s.len_utf8()), (3, 3), "{t} → {s}");
+            assert!((0x4000..0xA000).contains(&(t as u32)), "{t}");
         }
     }
 

@@ -360,7 +360,9 @@ impl<'p> DocScan<'p> {
             }
         }
         let ft = folded.text();
-        // document-scope negative cues, on the simplified lines
+        // document-scope negative cues, on the simplified lines, the first line of each kind
+        // recorded (lines from the second pass come after the first pass's)
+        hits.cue_lines.sort_unstable_by_key(|&(i, ls, _)| (ls, i));
         for &(i, ls, le) in &hits.cue_lines {
             if self.doc_cues.iter().any(|c| c.0 == i as usize) {
                 continue;
