@@ -2,8 +2,8 @@
 //! folders, office files and archives, GBK text, hidden files, `.mijiignore`, a chmod-000
 //! file, a FIFO, a dangling link, a link loop, a link to a folder, a non-UTF-8 name): every
 //! format against its schema, summary counts, exit codes, walk options, the cache (a rescan
-//! reads nothing; `touch -r` is rescanned; `kill -9` then resume equals a clean scan) and
-//! baselines.
+//! reads nothing; `touch -r` is rescanned; `kill -9` then resume equals a clean scan),
+//! baselines, and hostile or torn files extracted on the walker threads.
 
 mod common;
 
@@ -834,4 +834,60 @@ fn explain_still_prints_the_trace() {
         t.contains("share/docs/plan.docx: secret") && t.contains("decisions ("),
         "{t}"
     );
+}
+
+/// The walker threads run the extractors in place (no thread per file): hostile files still
+/// end as errors on their records, never a crash, with one and two threads; and a UTF-8 file
+/// torn mid-character at both ends (cut at a byte offset) is read as UTF-8 and classified.
+#[test]
+fn hostile_files_on_the_walker_threads_and_torn_utf8() {
+    let root = tempdir("hostile");
+    let dir = root.join("share");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in [
+        "bomb_nested.zip",
+        "deep_xml.docx",
+        "overlap.zip",
+        "zip_nested.zip",
+    ] {
+        std::fs::write(dir.join(name), fixture(name)).unwrap();
+    }
+    let text = "前言。\n机密★10年\n关于天穹计划的通知，请各单位按时报送材料。\n".repeat(4);
+    let bytes = text.as_bytes();
+    std::fs::write(dir.join("torn.txt"), &bytes[1..bytes.len() - 1]).unwrap();
+    for threads in ["1", "2"] {
+        let o = miji(
+            &["scan", "--format", "jsonl", "-j", threads, "share"],
+            &root,
+        );
+        assert!(
+            [0, 1, 2].contains(&code(&o)),
+            "-j {threads}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let records = jsonl(&o.stdout);
+        let by_name = |n: &str| {
+            records
+                .iter()
+                .find(|r| r["path"].as_str().is_some_and(|p| p.ends_with(n)))
+                .unwrap_or_else(|| panic!("no record for {n}"))
+        };
+        let kinds = |r: &Value| -> Vec<String> {
+            r["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["kind"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(records.len(), 5, "-j {threads}");
+        assert!(kinds(by_name("deep_xml.docx")).contains(&"limit.depth".to_owned()));
+        assert!(kinds(by_name("bomb_nested.zip")).contains(&"limit.size".to_owned()));
+        for r in &records {
+            assert!(!kinds(r).contains(&"internal".to_owned()), "{r}");
+        }
+        let torn = by_name("torn.txt");
+        assert_eq!(torn["level"], "secret", "{torn}");
+        assert_eq!(torn["encoding"], "UTF-8", "{torn}");
+    }
 }
