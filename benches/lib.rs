@@ -57,6 +57,17 @@ pub fn manifest(dir: &std::path::Path) -> serde_json::Value {
         .expect("manifest json")
 }
 
+/// The best wall-clock time of `n` runs of `f`, in seconds (for the one-shot examples).
+pub fn best_of<F: FnMut() -> usize>(n: usize, mut f: F) -> f64 {
+    (0..n)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            std::hint::black_box(f());
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::MAX, f64::min)
+}
+
 #[cfg(test)]
 mod tests {
     use super::cut_point;

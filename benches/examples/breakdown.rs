@@ -1,16 +1,6 @@
 //! Where full classification spends its time: each stage timed alone on 16 MiB of the corpus.
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use std::time::Instant;
-
-fn best_of<F: FnMut() -> usize>(n: usize, mut f: F) -> f64 {
-    (0..n)
-        .map(|_| {
-            let t = Instant::now();
-            std::hint::black_box(f());
-            t.elapsed().as_secs_f64()
-        })
-        .fold(f64::MAX, f64::min)
-}
+use miji_benches::best_of;
 
 fn main() {
     let dir = miji_benches::data_dir().expect("bench data");

@@ -7,15 +7,7 @@ fn mibs(bytes: usize, secs: f64) -> f64 {
     bytes as f64 / secs / (1 << 20) as f64
 }
 
-fn best_of<F: FnMut() -> usize>(n: usize, mut f: F) -> f64 {
-    (0..n)
-        .map(|_| {
-            let t = Instant::now();
-            std::hint::black_box(f());
-            t.elapsed().as_secs_f64()
-        })
-        .fold(f64::MAX, f64::min)
-}
+use miji_benches::best_of;
 
 fn main() {
     let dir = miji_benches::data_dir().expect("bench data");

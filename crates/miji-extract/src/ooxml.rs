@@ -362,8 +362,9 @@ fn embeddings(ctx: &mut Ctx<'_>, location: &[String], index: &ZipIndex<'_>, dept
 
 // ----- xlsx -----
 
-/// The location component of a sheet or cell: `sheet['Budget']` / `sheet['Budget']!C7`.
-fn sheet_component(sheet: &str, cell: Option<&str>) -> String {
+/// The location component of a sheet or cell: `sheet['Budget']` / `sheet['Budget']!C7` (also
+/// used for legacy `.xls`).
+pub(crate) fn sheet_component(sheet: &str, cell: Option<&str>) -> String {
     let quoted = sheet.replace('\'', "''");
     match cell {
         Some(cell) => format!("sheet['{quoted}']!{cell}"),

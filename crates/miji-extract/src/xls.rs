@@ -50,18 +50,12 @@ pub(crate) fn extract(ctx: &mut Ctx<'_>, location: &[String], file: &mut Cfb<'_>
     }
 }
 
-/// The location component of a sheet or cell, as for xlsx (`ooxml::sheet_component`, which
-/// is private there): `sheet['Budget']` / `sheet['Budget']!C7`.
+/// The location component of a sheet or cell, the same as xlsx's: `sheet['Budget']` /
+/// `sheet['Budget']!C7` (row and column 0-based here).
 fn sheet_component(sheet: &str, cell: Option<(u16, u16)>) -> String {
-    let quoted = sheet.replace('\'', "''");
-    match cell {
-        Some((row, col)) => format!(
-            "sheet['{quoted}']!{}{}",
-            column_name(u32::from(col) + 1),
-            u32::from(row) + 1
-        ),
-        None => format!("sheet['{quoted}']"),
-    }
+    let cell =
+        cell.map(|(row, col)| format!("{}{}", column_name(u32::from(col) + 1), u32::from(row) + 1));
+    crate::ooxml::sheet_component(sheet, cell.as_deref())
 }
 
 /// The letters of 1-based column `n` (`1` → `A`, `28` → `AB`).
