@@ -2,7 +2,8 @@
 //! `MIJI_PROFILE_NO_DICT=1`, the default policy alone), for `perf`.
 fn main() {
     let dir = miji_benches::data_dir().expect("bench data");
-    let text = miji_benches::corpus(&dir, 16 << 20);
+    let size = std::env::var("MIJI_PROFILE_MIB").map_or(16, |v| v.parse().unwrap());
+    let text = miji_benches::corpus(&dir, size << 20);
     let scanner = if std::env::var_os("MIJI_PROFILE_NO_DICT").is_some() {
         miji::Scanner::default()
     } else {
@@ -15,12 +16,12 @@ fn main() {
         )
     };
     let t = std::time::Instant::now();
-    for _ in 0..40 {
+    for _ in 0..(640 / size) {
         let r = scanner.scan(&text);
         std::hint::black_box(r.counts.len());
     }
     eprintln!(
         "{:.1} MiB/s",
-        40.0 * text.len() as f64 / t.elapsed().as_secs_f64() / (1 << 20) as f64
+        (640 / size) as f64 * text.len() as f64 / t.elapsed().as_secs_f64() / (1 << 20) as f64
     );
 }

@@ -95,6 +95,11 @@ impl OffsetMap {
     /// for a prefix of the edits, as `partition_point` wants).
     fn count(&self, before: impl Fn(usize) -> bool) -> usize {
         let block = self.index.partition_point(|&f| before(f));
+        self.count_in_block(block, before)
+    }
+
+    /// The count, given the number of index entries satisfying `before`.
+    fn count_in_block(&self, block: usize, before: impl Fn(usize) -> bool) -> usize {
         if block == 0 {
             return 0;
         }
@@ -117,13 +122,35 @@ impl OffsetMap {
     /// replacement starts at the replaced character; one that ends inside it ends after it.
     /// Removed characters (zero-width) at the edges are left outside the range.
     pub fn to_original(&self, folded: Range<usize>) -> Range<usize> {
-        let start = self.start(folded.start);
-        let end = if folded.end <= folded.start {
-            start
-        } else {
-            self.end(folded.end).max(start)
+        self.cursor().to_original(folded)
+    }
+
+    /// A cursor for many lookups in increasing order: each continues from the last one's
+    /// place in the map instead of searching it from the start.
+    pub fn cursor(&self) -> OffsetCursor<'_> {
+        OffsetCursor { map: self, at: 0 }
+    }
+
+    /// Like [`OffsetMap::count`], knowing that the answer is probably at or after edit `hint`:
+    /// gallops forward through the index from there (it stays in cache; the edits of a long
+    /// document do not), then searches one block, or does the plain indexed search when the
+    /// answer lies before `hint`.
+    fn count_from(&self, hint: usize, before: impl Fn(usize) -> bool) -> usize {
+        if hint == 0 || hint > self.edits.len() || !before(self.edits[hint - 1].folded_start) {
+            return self.count(before);
+        }
+        // index entries [..lo] hold edits at or before `hint - 1`: all satisfy `before`
+        let (mut lo, mut step) = ((hint - 1) / INDEX_STRIDE + 1, 1);
+        let satisfied = loop {
+            let probe = lo + step;
+            if probe > self.index.len() || !before(self.index[probe - 1]) {
+                let hi = (probe - 1).min(self.index.len());
+                break lo + self.index[lo..hi].partition_point(|&f| before(f));
+            }
+            lo = probe;
+            step *= 2;
         };
-        start..end
+        self.count_in_block(satisfied, before)
     }
 
     /// Widens a folded range to whole fold units: a range that starts or ends inside the
@@ -144,9 +171,9 @@ impl OffsetMap {
         start..end.max(start)
     }
 
-    /// Original offset of the first original byte behind folded byte `f`.
-    fn start(&self, f: usize) -> usize {
-        let idx = self.count(|s| s <= f);
+    /// Original offset of the first original byte behind folded byte `f`, where `idx` is the
+    /// number of edits starting at or before `f`.
+    fn start(&self, f: usize, idx: usize) -> usize {
         if idx == 0 {
             return f;
         }
@@ -158,10 +185,10 @@ impl OffsetMap {
         }
     }
 
-    /// Original offset just after the original bytes behind folded byte `f - 1`.
-    fn end(&self, f: usize) -> usize {
+    /// Original offset just after the original bytes behind folded byte `f - 1`, where `idx`
+    /// is the number of edits starting at or before `f - 1`.
+    fn end(&self, f: usize, idx: usize) -> usize {
         let last = f - 1;
-        let idx = self.count(|s| s <= last);
         if idx == 0 {
             return f;
         }
@@ -172,6 +199,32 @@ impl OffsetMap {
         } else {
             e.orig_end() + (last - e.folded_end()) + 1
         }
+    }
+}
+
+/// Maps folded ranges to original ones like [`OffsetMap::to_original`], fastest when the
+/// ranges come in increasing order (any order is correct).
+#[derive(Debug, Clone)]
+pub struct OffsetCursor<'m> {
+    map: &'m OffsetMap,
+    /// Edits starting at or before the last range's start.
+    at: usize,
+}
+
+impl OffsetCursor<'_> {
+    /// See [`OffsetMap::to_original`].
+    pub fn to_original(&mut self, folded: Range<usize>) -> Range<usize> {
+        let map = self.map;
+        self.at = map.count_from(self.at, |s| s <= folded.start);
+        let start = map.start(folded.start, self.at);
+        let end = if folded.end <= folded.start {
+            start
+        } else {
+            let last = folded.end - 1;
+            map.end(folded.end, map.count_from(self.at, |s| s <= last))
+                .max(start)
+        };
+        start..end
     }
 }
 
@@ -894,6 +947,35 @@ mod tests {
         for &(t, s) in TRAD_SIMP {
             assert_eq!((t.len_utf8(), s.len_utf8()), (3, 3), "{t} → {s}");
             assert!((0x4000..0xA000).contains(&(t as u32)), "{t}");
+        }
+    }
+
+    #[test]
+    fn the_cursor_maps_like_a_fresh_lookup_in_any_order() {
+        // many edits (full-width commas fold to one byte, zero-width spaces vanish)
+        let text = "甲，乙\u{200b}丙，ＡＢ，丁。".repeat(200);
+        let f = fold(&text);
+        let n = f.text().len();
+        let ranges: Vec<Range<usize>> = (0..n)
+            .step_by(7)
+            .map(|s| s..(s + 5).min(n))
+            .chain((0..n).rev().step_by(13).map(|s| s..s))
+            .chain((0..n).step_by(11).map(|s| s..(s + 40).min(n)))
+            .collect();
+        let mut cursor = f.map().cursor();
+        for r in ranges {
+            let fresh = f.map().cursor().to_original(r.clone());
+            assert_eq!(cursor.to_original(r.clone()), fresh, "{r:?}");
+            // and the same as counting the edits one by one
+            let m = f.map();
+            let upto = |x: usize| m.edits.iter().filter(|e| e.folded_start <= x).count();
+            let start = m.start(r.start, upto(r.start));
+            let end = if r.end <= r.start {
+                start
+            } else {
+                m.end(r.end, upto(r.end - 1)).max(start)
+            };
+            assert_eq!(start..end, fresh, "{r:?}");
         }
     }
 

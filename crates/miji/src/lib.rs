@@ -39,6 +39,7 @@
 pub mod detect;
 mod error;
 pub mod fold;
+mod gate;
 pub mod level;
 pub mod mask;
 pub mod policy;

@@ -338,9 +338,9 @@ impl<'p> DocScan<'p> {
         // keeps byte lengths) and only the lines holding one are run through the gate again.
         let mut folded = fold_for_gate(text);
         let mut hits = GateHits::new(p);
-        for m in p.gate.find_overlapping_iter(folded.text()) {
-            hits.take(p, folded.text(), m.pattern().as_usize(), m.start(), m.end());
-        }
+        p.gate.for_each_match(folded.text(), |pattern, s, e| {
+            hits.take(p, folded.text(), pattern, s, e);
+        });
         if !hits.trad.is_empty() {
             folded.simplify_at(&hits.trad);
             let ft = folded.text();
@@ -348,14 +348,14 @@ impl<'p> DocScan<'p> {
             let mut at = 0;
             while let Some(&t) = trad.get(at) {
                 let (ls, le) = hits.lines.at(ft, t, t + 3);
-                for m in p.gate.find_overlapping_iter(&ft[ls..le]) {
-                    let (s, e) = (ls + m.start(), ls + m.end());
+                p.gate.for_each_match(&ft[ls..le], |pattern, s, e| {
+                    let (s, e) = (ls + s, ls + e);
                     // matches touching no traditional character were found by the first pass
                     let first = trad.partition_point(|&x| x + 3 <= s);
                     if trad.get(first).is_some_and(|&x| x < e) {
-                        hits.take(p, ft, m.pattern().as_usize(), s, e);
+                        hits.take(p, ft, pattern, s, e);
                     }
-                }
+                });
                 at += trad[at..].partition_point(|&x| x < le);
             }
         }
@@ -675,9 +675,10 @@ impl<'p> DocScan<'p> {
             kept.push(h);
         }
         let ft = folded.text();
+        let mut to_original = folded.map().cursor();
         for (di, fs, fe) in kept {
             let d = &p.dictionaries[di as usize];
-            let orig = folded.to_original(fs..fe);
+            let orig = to_original.to_original(fs..fe);
             let finding = self.finding(
                 d.rule,
                 text,
@@ -735,6 +736,8 @@ impl<'p> DocScan<'p> {
                     w
                 }
             };
+            // windows and matches come in increasing order per detector
+            let mut to_original = folded.map().cursor();
             for (ws, we) in windows {
                 for caps in d.regex.captures_iter(&ft[ws..we]) {
                     let m = caps
@@ -762,7 +765,7 @@ impl<'p> DocScan<'p> {
                     {
                         conf = conf.raised();
                     }
-                    let orig = folded.to_original(ms..me);
+                    let orig = to_original.to_original(ms..me);
                     let finding =
                         self.finding(d.rule, text, orig, location, role, conf, m.as_str());
                     out.push(Pending {
@@ -1616,9 +1619,11 @@ impl<'a> LineCounter<'a> {
             return crate::fold::line_column(self.text, off);
         }
         let seg = &self.text.as_bytes()[self.pos..off];
-        for nl in memchr::memchr_iter(b'\n', seg) {
-            self.line += 1;
-            self.line_start = self.pos + nl + 1;
+        // one vectorised count over the gap, then the last newline (not one search per line)
+        let newlines = memchr::memchr_iter(b'\n', seg).count();
+        if newlines > 0 {
+            self.line += newlines as u64;
+            self.line_start = self.pos + memchr::memrchr(b'\n', seg).expect("counted") + 1;
         }
         self.pos = off;
         (

@@ -17,7 +17,6 @@ use crate::fold::fold_str;
 use crate::level::{Action, Confidence, Level};
 use crate::mask::MaskStyle;
 use crate::report::{ErrorKind, FindingKind};
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use diag::line_col;
 use raw::*;
 use regex::Regex;
@@ -31,9 +30,6 @@ pub const SCHEMES: &[&str] = &[
     "cn", "cn-trade", "tw", "hk", "us", "uk", "nato", "eu", "de", "fr", "ru", "jp", "kr", "corp",
     "tlp", "label",
 ];
-
-/// Up to this many gate literals the gate is a DFA; above it, aho-corasick chooses.
-const DFA_MAX_LITERALS: usize = 20_000;
 
 /// Corroborating cues a marking rule can require.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -217,7 +213,7 @@ pub struct Policy {
     pub(crate) markings: Vec<MarkingRule>,
     pub(crate) dictionaries: Vec<DictionaryRule>,
     pub(crate) detectors: Vec<DetectorRule>,
-    pub(crate) gate: AhoCorasick,
+    pub(crate) gate: crate::gate::Gate,
     /// Per gate pattern: range into `targets`.
     pub(crate) target_ranges: Vec<(u32, u32)>,
     pub(crate) targets: Vec<Target>,
@@ -252,7 +248,7 @@ impl Policy {
             .and_then(|r| r.description.as_deref())
     }
 
-    /// Number of literals in the gate automaton.
+    /// Number of literals in the literal gate.
     pub fn gate_len(&self) -> usize {
         self.target_ranges.len()
     }
@@ -270,7 +266,9 @@ impl Policy {
     /// Runs only the literal gate over already folded text and counts its hits (benchmarks).
     #[doc(hidden)]
     pub fn gate_hits(&self, folded: &str) -> usize {
-        self.gate.find_overlapping_iter(folded).count()
+        let mut n = 0;
+        self.gate.for_each_match(folded, |_, _, _| n += 1);
+        n
     }
 
     pub(crate) fn targets_of(&self, pattern: usize) -> &[Target] {
@@ -1304,27 +1302,7 @@ impl Compiler {
                 &mut literal_ids,
             );
         }
-        // A DFA is fastest (and its memory is fine up to tens of thousands of literals); past
-        // that the contiguous NFA keeps compile time and memory bounded (1M-term dictionaries).
-        let kind = if literals.len() <= DFA_MAX_LITERALS {
-            Some(AhoCorasickKind::DFA)
-        } else {
-            None
-        };
-        let gate = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(kind)
-            .build(&literals)
-            .map_err(|e| {
-                Error::policy(vec![Diagnostic {
-                    code: codes::EMPTY,
-                    message: format!("cannot build the literal gate: {e}"),
-                    file: "<policy>".to_owned(),
-                    line: 0,
-                    column: 0,
-                }])
-            })?;
+        let gate = crate::gate::Gate::new(&literals);
         let mut targets = Vec::new();
         let mut target_ranges = Vec::with_capacity(per_literal.len());
         for ts in per_literal {
