@@ -4,7 +4,8 @@ use miji_benches::best_of;
 
 fn main() {
     let dir = miji_benches::data_dir().expect("bench data");
-    let text = miji_benches::corpus(&dir, 16 << 20);
+    let size = std::env::var("MIJI_PROFILE_MIB").map_or(16, |v| v.parse().unwrap());
+    let text = miji_benches::corpus(&dir, size << 20);
     let mib = text.len() as f64 / (1 << 20) as f64;
     let terms = miji_benches::dictionary(&dir, "dict_10000.txt");
     let row = |name: &str, s: f64| {

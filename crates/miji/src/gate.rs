@@ -222,13 +222,15 @@ impl Gate {
         let bytes = hay.as_bytes();
         let mut i = 0;
         #[cfg(target_arch = "x86_64")]
-        while i + 19 <= bytes.len() {
-            // SAFETY: SSE2 is in the x86_64 baseline; the load reads bytes[i..i+16], in bounds.
-            let mut starts = unsafe { simd::char_starts(bytes.as_ptr().add(i)) };
+        while i + BLOCK + 3 <= bytes.len() {
+            // SAFETY: SSE2 is in the x86_64 baseline; the loads read bytes[i..i+BLOCK], in
+            // bounds. One mask for 64 bytes: the inner loop's exit (a mispredicted branch) is
+            // paid once per 64 bytes, not per 16.
+            let mut starts = unsafe { simd::char_starts_64(bytes.as_ptr().add(i)) };
             while starts != 0 {
                 let at = i + starts.trailing_zeros() as usize;
                 starts &= starts - 1;
-                // SAFETY: at + 4 <= i + 19 <= bytes.len().
+                // SAFETY: at + 4 <= i + BLOCK + 3 <= bytes.len().
                 let raw = u32::from_le(unsafe {
                     (bytes.as_ptr().add(at) as *const u32).read_unaligned()
                 });
@@ -237,7 +239,7 @@ impl Gate {
                     self.verify(bytes, at, w, &mut found);
                 }
             }
-            i += 16;
+            i += BLOCK;
         }
         while i < bytes.len() {
             let b = bytes[i];
@@ -315,6 +317,10 @@ impl std::fmt::Debug for Gate {
     }
 }
 
+/// Bytes per step of the scan loop.
+#[cfg(target_arch = "x86_64")]
+const BLOCK: usize = 64;
+
 #[cfg(target_arch = "x86_64")]
 mod simd {
     //! SSE2 (part of every x86-64 CPU): which of sixteen bytes start a UTF-8 character.
@@ -332,6 +338,21 @@ mod simd {
             // signed: continuation bytes are -128..=-65
             let start = _mm_cmpgt_epi8(v, _mm_set1_epi8(-65));
             _mm_movemask_epi8(start) as u32
+        }
+    }
+
+    /// [`char_starts`] for 64 bytes: bit `j` for byte `j` at `p`.
+    ///
+    /// # Safety
+    /// `p..p+64` must be readable.
+    #[inline(always)]
+    pub(super) unsafe fn char_starts_64(p: *const u8) -> u64 {
+        // SAFETY: the caller guarantees 64 readable bytes.
+        unsafe {
+            (char_starts(p) as u64)
+                | (char_starts(p.add(16)) as u64) << 16
+                | (char_starts(p.add(32)) as u64) << 32
+                | (char_starts(p.add(48)) as u64) << 48
         }
     }
 }

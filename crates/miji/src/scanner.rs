@@ -31,7 +31,13 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct Scanner {
     policy: Arc<Policy>,
+    /// Segments longer than this are scanned in line-aligned pieces (see `DocScan::segment`).
+    piece_bytes: usize,
 }
+
+/// Default piece size: the folded copy, its offset map and the gate's reads of a piece stay in
+/// the cache, and the allocator reuses the buffers instead of mapping fresh pages per segment.
+const PIECE_BYTES: usize = 4 << 20;
 
 impl Default for Scanner {
     /// The built-in default policy. The embedded packs are checked by the test suite, so this
@@ -78,14 +84,23 @@ pub struct TraceEntry {
 impl Scanner {
     /// A scanner over a compiled policy.
     pub fn new(policy: Policy) -> Scanner {
-        Scanner {
-            policy: Arc::new(policy),
-        }
+        Scanner::from_arc(Arc::new(policy))
     }
 
     /// A scanner sharing an already compiled policy.
     pub fn from_arc(policy: Arc<Policy>) -> Scanner {
-        Scanner { policy }
+        Scanner {
+            policy,
+            piece_bytes: PIECE_BYTES,
+        }
+    }
+
+    /// Sets the size of the pieces long segments are scanned in (default 4 MiB, at least one
+    /// line each). The report does not depend on it; tests set it small to prove that.
+    #[doc(hidden)]
+    pub fn with_piece_bytes(mut self, bytes: usize) -> Scanner {
+        self.piece_bytes = bytes.max(1);
+        self
     }
 
     /// A policy builder (start here for dictionaries and policy files).
@@ -105,7 +120,7 @@ impl Scanner {
             Ok(text) => std::borrow::Cow::Borrowed(text),
             Err(_) => String::from_utf8_lossy(bytes),
         };
-        let mut st = DocScan::new(&self.policy, false);
+        let mut st = DocScan::new(&self.policy, self.piece_bytes, false);
         st.segment(&text, &[], Role::Body);
         st.finish(DocMeta {
             bytes: bytes.len() as u64,
@@ -115,7 +130,7 @@ impl Scanner {
 
     /// Scans extracted segments as one document.
     pub fn scan_segments(&self, segments: impl IntoIterator<Item = Segment>) -> Report {
-        let mut st = DocScan::new(&self.policy, false);
+        let mut st = DocScan::new(&self.policy, self.piece_bytes, false);
         let mut bytes = 0u64;
         for s in segments {
             bytes += s.text.len() as u64;
@@ -149,7 +164,7 @@ impl Scanner {
     }
 
     fn run_document(&self, doc: Document, trace: bool) -> (Report, Vec<TraceEntry>) {
-        let mut st = DocScan::new(&self.policy, trace);
+        let mut st = DocScan::new(&self.policy, self.piece_bytes, trace);
         for s in &doc.segments {
             st.segment(&s.text, &s.location, s.role);
         }
@@ -310,11 +325,13 @@ struct DocScan<'p> {
     trace: Option<Vec<TraceEntry>>,
     /// Document-scope negative cues seen: (cue index, line).
     doc_cues: Vec<(usize, u64)>,
+    piece_bytes: usize,
 }
 
 impl<'p> DocScan<'p> {
-    fn new(policy: &'p Policy, trace: bool) -> DocScan<'p> {
+    fn new(policy: &'p Policy, piece_bytes: usize, trace: bool) -> DocScan<'p> {
         DocScan {
+            piece_bytes,
             policy,
             candidates: Vec::new(),
             pending: Vec::new(),
@@ -328,6 +345,79 @@ impl<'p> DocScan<'p> {
     fn segment(&mut self, text: &str, location: &[String], role: Role) {
         let seg = self.seg_index;
         self.seg_index += 1;
+        if text.len() <= self.piece_bytes {
+            self.piece(text, seg, location, role);
+            return;
+        }
+        // A long segment goes in line-aligned pieces, each folded with the lines around it
+        // that window cues and scaffolds look at (`context_lines`). What a piece finds in that
+        // context is dropped (the neighbouring piece finds it), positions are shifted back to
+        // the segment's: the report is the same as from one pass over the whole segment
+        // (`tests/tests/pieces.rs`), memory per piece is bounded and stays in the cache.
+        let b = text.as_bytes();
+        let ctx = self.policy.context_lines;
+        let newlines = |r: Range<usize>| memchr::memchr_iter(b'\n', &b[r]).count() as u64;
+        let (mut start, mut line_base) = (0usize, 0u64);
+        while start < b.len() {
+            let cut = (start + self.piece_bytes).min(b.len());
+            let end = memchr::memchr(b'\n', &b[cut..]).map_or(b.len(), |nl| cut + nl + 1);
+            let (mut cs, mut before) = (start, 0u64);
+            while before < ctx as u64 && cs > 0 {
+                cs = memchr::memrchr(b'\n', &b[..cs - 1]).map_or(0, |nl| nl + 1);
+                before += 1;
+            }
+            let mut ce = end;
+            for _ in 0..ctx {
+                if ce < b.len() {
+                    ce = memchr::memchr(b'\n', &b[ce..]).map_or(b.len(), |nl| ce + nl + 1);
+                }
+            }
+            let own_lines = newlines(start..end) + u64::from(b[end - 1] != b'\n');
+            let own = (start - cs)..(end - cs);
+            let keep_lines = (before + 1)..=(before + own_lines);
+            let shift_lines = line_base - before;
+            let marks = (
+                self.candidates.len(),
+                self.pending.len(),
+                self.doc_cues.len(),
+                self.trace.as_ref().map_or(0, Vec::len),
+            );
+            self.piece(&text[cs..ce], seg, location, role);
+            let mut found = self.candidates.split_off(marks.0);
+            found.retain(|c| own.contains(&c.start));
+            for c in &mut found {
+                c.start += cs;
+                c.end += cs;
+                c.line += shift_lines;
+            }
+            self.candidates.extend(found);
+            let mut found = self.pending.split_off(marks.1);
+            found.retain(|f| own.contains(&(f.finding.start as usize)));
+            for f in &mut found {
+                f.finding.start += cs as u64;
+                f.finding.end += cs as u64;
+                f.finding.line += shift_lines;
+            }
+            self.pending.extend(found);
+            for c in &mut self.doc_cues[marks.2..] {
+                c.1 += shift_lines;
+            }
+            if let Some(t) = &mut self.trace {
+                let mut found = t.split_off(marks.3);
+                found.retain(|e| keep_lines.contains(&e.line));
+                for e in &mut found {
+                    e.line += shift_lines;
+                }
+                t.extend(found);
+            }
+            line_base += newlines(start..end);
+            start = end;
+        }
+    }
+
+    /// Scans one piece of a segment (all of it when it is short): positions and lines are
+    /// the piece's own.
+    fn piece(&mut self, text: &str, seg: usize, location: &[String], role: Role) {
         if text.is_empty() {
             return;
         }

@@ -219,6 +219,8 @@ pub struct Policy {
     pub(crate) targets: Vec<Target>,
     pub(crate) allow: AllowList,
     pub(crate) negatives: Vec<NegativeCue>,
+    /// The most lines around a marking any window cue or scaffold looks at.
+    pub(crate) context_lines: usize,
     /// Lower-cased label-metadata ID → (level, name).
     pub(crate) label_map: HashMap<String, (Level, Option<String>)>,
     pub(crate) min_confidence: Confidence,
@@ -1310,6 +1312,15 @@ impl Compiler {
             targets.extend(ts);
             target_ranges.push((a, targets.len() as u32));
         }
+        let context_lines = markings
+            .iter()
+            .map(|m: &MarkingRule| m.scaffold_window)
+            .chain(self.negatives.iter().map(|c| match c.scope {
+                CueScope::Window(w) => w,
+                _ => 0,
+            }))
+            .max()
+            .unwrap_or(0);
         let mut on_error = self.on_error;
         for kind in ErrorKind::ALL {
             on_error.entry(*kind).or_insert(Action::Redact);
@@ -1323,6 +1334,7 @@ impl Compiler {
             target_ranges,
             targets,
             allow: self.allow,
+            context_lines,
             negatives: self.negatives,
             label_map: self.label_map,
             min_confidence: self.min_confidence.unwrap_or(Confidence::Medium),
