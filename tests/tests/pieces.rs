@@ -31,6 +31,25 @@ fn texts() -> Vec<(String, String)> {
         .collect::<Vec<_>>()
         .join("\n\n");
     out.push(("all joined".into(), joined));
+    // a bare marking far from the edges but with only blank lines around it: the position cue
+    // walks past the blank lines, so a piece needs more context than the window cues
+    let prose = "第一段正文，说明会议安排。\n第二段正文，列出参会人员。\n第三段正文，说明材料。\n";
+    // (more blank lines than the widest window of the built-in packs, 30 lines)
+    let blanks = "\n".repeat(40);
+    out.push((
+        "marking between blank lines".into(),
+        format!("{prose}{blanks}机密★10年\n{blanks}秘密\n{blanks}{prose}{prose}"),
+    ));
+    let english =
+        "The meeting is on Monday.\nPlease bring the papers.\nWe will discuss the budget.\n";
+    out.push((
+        "bare banner word between blank lines".into(),
+        format!("{english}{blanks}CONFIDENTIAL\n{blanks}{english}{english}"),
+    ));
+    out.push((
+        "marking after blank lines at the top".into(),
+        format!("{blanks}机密★10年\n{blanks}{prose}{prose}{blanks}机密\n{blanks}"),
+    ));
     out
 }
 

@@ -6,17 +6,19 @@
 //! NFA is slower still, and building either for a million terms takes seconds. This gate is the
 //! shape of Hyperscan's and Rabin–Karp's multi-literal search instead:
 //!
-//! - each literal has a *key*: its first four bytes, or its first three when it is three bytes
-//!   long; one- and two-byte literals are keyed by their first byte;
-//! - a bit set (about 32 bits per literal, so it stays in the L1/L2 cache) holds one bit per
-//!   hashed key; the scan hashes the four and three bytes at every *character start* (UTF-8
-//!   continuation bytes are skipped sixteen at a time) and tests the bits;
-//! - where a bit is set, the literals of that hash bucket are compared byte for byte.
+//! - each literal of three bytes or more has a *key*, its first four bytes (ASCII case folded);
+//!   a three-byte literal has one key per byte that can follow it (any character start);
+//!   one- and two-byte literals are looked up by their first byte;
+//! - a blocked Bloom filter (two bits in one 64-bit word per key, 64–128 bits per key) holds
+//!   the keys; the scan tests the four bytes at every *character start* (UTF-8 continuation
+//!   bytes are skipped 64 bytes at a time with SSE2), one multiply and one load each;
+//! - where the filter says yes, the literals of that hash bucket are compared byte for byte.
 //!
 //! Matches come out in order of start, every literal that occurs (overlapping matches
-//! included), exactly what an `aho-corasick` automaton with `MatchKind::Standard` and
+//! included): exactly what an `aho-corasick` automaton with `MatchKind::Standard` and
 //! `find_overlapping_iter` reports (the property test `gate_equals_aho_corasick` holds it to
-//! that). Building is linear: hashing and one counting sort, no automaton.
+//! that). Building is linear (hashing and one counting sort): a million terms take a fraction
+//! of a second.
 
 /// A compiled literal set. Immutable; built once per policy.
 pub(crate) struct Gate {
@@ -118,8 +120,16 @@ fn word_at(bytes: &[u8], at: usize) -> u32 {
 
 impl Gate {
     /// Compiles the literals; pattern `i` is `literals[i]`. Empty literals never match.
-    pub(crate) fn new<S: AsRef<str>>(literals: &[S]) -> Gate {
-        let mut arena = Vec::new();
+    /// Fails only past 4 GiB of literal bytes or 2^32 literals (offsets are 32-bit).
+    pub(crate) fn new<S: AsRef<str>>(literals: &[S]) -> Result<Gate, String> {
+        let total: usize = literals.iter().map(|l| l.as_ref().len()).sum();
+        if total > u32::MAX as usize || literals.len() > u32::MAX as usize {
+            return Err(format!(
+                "{} literals of {total} bytes: the gate holds at most 4 GiB",
+                literals.len()
+            ));
+        }
+        let mut arena = Vec::with_capacity(total);
         let mut keyed: Vec<Entry> = Vec::new();
         let mut short: Vec<Entry> = Vec::new();
         for (i, lit) in literals.iter().enumerate() {
@@ -201,7 +211,7 @@ impl Gate {
             short_sorted.extend(list);
         }
         short_start.push(short_sorted.len() as u32);
-        Gate {
+        Ok(Gate {
             filter,
             bucket_shift,
             bucket_start,
@@ -212,7 +222,7 @@ impl Gate {
             short_first,
             arena,
             len: literals.len(),
-        }
+        })
     }
 
     /// Calls `found(pattern, start, end)` for every occurrence of every literal in `hay`, in
@@ -364,7 +374,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn gate_matches(lits: &[String], hay: &str) -> Vec<(usize, usize, usize)> {
-        let g = Gate::new(lits);
+        let g = Gate::new(lits).unwrap();
         let mut out = Vec::new();
         g.for_each_match(hay, |p, s, e| out.push((p, s, e)));
         out

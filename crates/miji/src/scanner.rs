@@ -361,17 +361,8 @@ impl<'p> DocScan<'p> {
         while start < b.len() {
             let cut = (start + self.piece_bytes).min(b.len());
             let end = memchr::memchr(b'\n', &b[cut..]).map_or(b.len(), |nl| cut + nl + 1);
-            let (mut cs, mut before) = (start, 0u64);
-            while before < ctx as u64 && cs > 0 {
-                cs = memchr::memrchr(b'\n', &b[..cs - 1]).map_or(0, |nl| nl + 1);
-                before += 1;
-            }
-            let mut ce = end;
-            for _ in 0..ctx {
-                if ce < b.len() {
-                    ce = memchr::memchr(b'\n', &b[ce..]).map_or(b.len(), |nl| ce + nl + 1);
-                }
-            }
+            let (cs, before) = context_before(b, start, ctx);
+            let ce = context_after(b, end, ctx);
             let own_lines = newlines(start..end) + u64::from(b[end - 1] != b'\n');
             let own = (start - cs)..(end - cs);
             let keep_lines = (before + 1)..=(before + own_lines);
@@ -1390,11 +1381,48 @@ fn is_blank(line: &str) -> bool {
     line.trim().is_empty()
 }
 
+/// Lines a piece of a long segment is scanned with on either side: at least `ctx` (window cues,
+/// scaffolds, nearby attributes) and at least [`EDGE_LINES`] lines with text (the position cue), at most
+/// [`EDGE_WALK`] + 2 lines. A line has text here when it holds an ASCII letter or digit or a CJK
+/// ideograph (lead bytes E4..E9), which no fold removes.
+fn context_before(b: &[u8], start: usize, ctx: usize) -> (usize, u64) {
+    let (mut cs, mut lines, mut with_text) = (start, 0usize, 0usize);
+    while cs > 0 && (lines < ctx || with_text < EDGE_LINES) && lines <= EDGE_WALK + 1 {
+        let ls = memchr::memrchr(b'\n', &b[..cs - 1]).map_or(0, |nl| nl + 1);
+        with_text += usize::from(has_text(&b[ls..cs]));
+        lines += 1;
+        cs = ls;
+    }
+    (cs, lines as u64)
+}
+
+/// The end of the context after `end` (see [`context_before`]).
+fn context_after(b: &[u8], end: usize, ctx: usize) -> usize {
+    let (mut ce, mut lines, mut with_text) = (end, 0usize, 0usize);
+    while ce < b.len() && (lines < ctx || with_text < EDGE_LINES) && lines <= EDGE_WALK + 1 {
+        let le = memchr::memchr(b'\n', &b[ce..]).map_or(b.len(), |nl| ce + nl + 1);
+        with_text += usize::from(has_text(&b[ce..le]));
+        lines += 1;
+        ce = le;
+    }
+    ce
+}
+
+fn has_text(line: &[u8]) -> bool {
+    line.iter()
+        .any(|&c| c.is_ascii_alphanumeric() || (0xE4..=0xE9).contains(&c))
+}
+
+/// The position cue: a marking among the first or last this many non-empty lines.
+const EDGE_LINES: usize = 3;
+/// How many lines the position cue walks at most.
+const EDGE_WALK: usize = 256;
+
 /// Whether the line `ls..le` is among the first or last three non-empty lines of its block
 /// (a segment, or a form-feed-delimited page).
 fn in_edge_lines(t: &str, ls: usize, le: usize) -> bool {
-    const EDGE: usize = 3;
-    const MAX_WALK: usize = 256;
+    const EDGE: usize = EDGE_LINES;
+    const MAX_WALK: usize = EDGE_WALK;
     // backwards
     let mut nonempty = 0;
     let mut pos = ls;

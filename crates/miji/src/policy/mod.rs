@@ -219,7 +219,7 @@ pub struct Policy {
     pub(crate) targets: Vec<Target>,
     pub(crate) allow: AllowList,
     pub(crate) negatives: Vec<NegativeCue>,
-    /// The most lines around a marking any window cue or scaffold looks at.
+    /// The most lines around a marking any window cue, scaffold or nearby attribute looks at.
     pub(crate) context_lines: usize,
     /// Lower-cased label-metadata ID → (level, name).
     pub(crate) label_map: HashMap<String, (Level, Option<String>)>,
@@ -1304,7 +1304,15 @@ impl Compiler {
                 &mut literal_ids,
             );
         }
-        let gate = crate::gate::Gate::new(&literals);
+        let gate = crate::gate::Gate::new(&literals).map_err(|e| {
+            Error::policy(vec![Diagnostic {
+                code: codes::EMPTY,
+                message: format!("cannot build the literal gate: {e}"),
+                file: "<policy>".to_owned(),
+                line: 0,
+                column: 0,
+            }])
+        })?;
         let mut targets = Vec::new();
         let mut target_ranges = Vec::with_capacity(per_literal.len());
         for ts in per_literal {
@@ -1314,7 +1322,7 @@ impl Compiler {
         }
         let context_lines = markings
             .iter()
-            .map(|m: &MarkingRule| m.scaffold_window)
+            .map(|m: &MarkingRule| m.scaffold_window.max(m.nearby_window))
             .chain(self.negatives.iter().map(|c| match c.scope {
                 CueScope::Window(w) => w,
                 _ => 0,
