@@ -2,12 +2,25 @@
 fn main() {
     let dir = miji_benches::data_dir().expect("bench data");
     let text = miji_benches::corpus(&dir, 16 << 20);
-    let terms = miji_benches::dictionary(&dir, "dict_10000.txt");
+    let dict = std::env::var("MIJI_PROFILE_DICT").unwrap_or_else(|_| "dict_10000.txt".into());
+    let terms = miji_benches::dictionary(&dir, &dict);
     let policy = miji::PolicyBuilder::new()
         .dictionary("bench", terms)
         .build()
         .unwrap();
     let folded = miji::fold::fold(&text).text().to_owned();
+    if std::env::var_os("MIJI_PROFILE_FOLD").is_some() {
+        let t = std::time::Instant::now();
+        let mut n = 0;
+        for _ in 0..100 {
+            n += miji::fold::fold_for_gate(&text).map().len();
+        }
+        eprintln!(
+            "{n} edits, fold_for_gate {:.1} MiB/s",
+            100.0 * text.len() as f64 / t.elapsed().as_secs_f64() / (1 << 20) as f64
+        );
+        return;
+    }
     let t = std::time::Instant::now();
     let mut n = 0;
     for _ in 0..40 {

@@ -7,7 +7,8 @@ fn main() {
     let scanner = if std::env::var_os("MIJI_PROFILE_NO_DICT").is_some() {
         miji::Scanner::default()
     } else {
-        let terms = miji_benches::dictionary(&dir, "dict_10000.txt");
+        let dict = std::env::var("MIJI_PROFILE_DICT").unwrap_or_else(|_| "dict_10000.txt".into());
+        let terms = miji_benches::dictionary(&dir, &dict);
         miji::Scanner::new(
             miji::PolicyBuilder::new()
                 .dictionary("bench", terms)

@@ -363,7 +363,8 @@ impl<'p> DocScan<'p> {
             let end = memchr::memchr(b'\n', &b[cut..]).map_or(b.len(), |nl| cut + nl + 1);
             let (cs, before) = context_before(b, start, ctx);
             let ce = context_after(b, end, ctx);
-            let own_lines = newlines(start..end) + u64::from(b[end - 1] != b'\n');
+            let own_newlines = newlines(start..end);
+            let own_lines = own_newlines + u64::from(b[end - 1] != b'\n');
             let own = (start - cs)..(end - cs);
             let keep_lines = (before + 1)..=(before + own_lines);
             let shift_lines = line_base - before;
@@ -401,7 +402,7 @@ impl<'p> DocScan<'p> {
                 }
                 t.extend(found);
             }
-            line_base += newlines(start..end);
+            line_base += own_newlines;
             start = end;
         }
     }
