@@ -1,4 +1,6 @@
-//! Runs only the literal gate (default policy + 10k terms) over 16 MB of folded corpus, for `perf`.
+//! Runs only the literal gate (default policy + 10k terms) over 16 MB of folded corpus, for
+//! `perf`. `MIJI_PROFILE_DICT=dict_100000.txt` picks another dictionary; `MIJI_PROFILE_FOLD=1`
+//! runs `fold_for_gate` instead of the gate.
 fn main() {
     let dir = miji_benches::data_dir().expect("bench data");
     let text = miji_benches::corpus(&dir, 16 << 20);

@@ -1,5 +1,6 @@
 //! Scans 16 MB of the bench corpus with the default policy and a 10k dictionary (or, with
-//! `MIJI_PROFILE_NO_DICT=1`, the default policy alone), for `perf`.
+//! `MIJI_PROFILE_NO_DICT=1`, the default policy alone), for `perf`. `MIJI_PROFILE_MIB` sets the
+//! size (128 = the whole corpus), `MIJI_PROFILE_DICT` the dictionary file.
 fn main() {
     let dir = miji_benches::data_dir().expect("bench data");
     let size = std::env::var("MIJI_PROFILE_MIB").map_or(16, |v| v.parse().unwrap());
