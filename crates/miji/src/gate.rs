@@ -199,6 +199,14 @@ impl Gate {
             entries[fill[b] as usize] = e;
             fill[b] += 1;
         }
+        // big buckets (many literals sharing a prefix) are searched by length and bytes
+        for b in bucket_start.windows(2) {
+            let bucket = &mut entries[b[0] as usize..b[1] as usize];
+            if bucket.len() > SMALL_BUCKET {
+                let lit = |e: &Entry| &arena[e.offset as usize..(e.offset + e.len) as usize];
+                bucket.sort_unstable_by(|x, y| x.len.cmp(&y.len).then_with(|| lit(x).cmp(lit(y))));
+            }
+        }
         // one- and two-byte literals by first byte, under both ASCII cases
         let mut short_first = [false; 256];
         let mut by_byte: Vec<Vec<Entry>> = vec![Vec::new(); 256];
@@ -289,10 +297,15 @@ impl Gate {
             for (key, three) in [(w, false), (w & THREE_BYTES, true)] {
                 let b = (hash(key) >> self.bucket_shift) as usize;
                 let range = self.bucket_start[b] as usize..self.bucket_start[b + 1] as usize;
-                for e in &self.entries[range] {
-                    if e.key == key && (e.len == 3) == three {
-                        self.check(e, bytes, at, found);
+                let bucket = &self.entries[range];
+                if bucket.len() <= SMALL_BUCKET {
+                    for e in bucket {
+                        if e.key == key && (e.len == 3) == three {
+                            self.check(e, bytes, at, found);
+                        }
                     }
+                } else {
+                    self.search_bucket(bucket, three, bytes, at, found);
                 }
             }
         }
@@ -301,6 +314,40 @@ impl Gate {
             let range = self.short_start[b] as usize..self.short_start[b + 1] as usize;
             for e in &self.short[range] {
                 self.check(e, bytes, at, found);
+            }
+        }
+    }
+
+    /// A big bucket, sorted by length then bytes: one binary search per literal length, so
+    /// text full of a prefix that thousands of literals share costs a few comparisons per
+    /// character, not thousands.
+    fn search_bucket(
+        &self,
+        bucket: &[Entry],
+        three: bool,
+        bytes: &[u8],
+        at: usize,
+        found: &mut impl FnMut(usize, usize, usize),
+    ) {
+        let lit = |e: &Entry| &self.arena[e.offset as usize..(e.offset + e.len) as usize];
+        let mut k = 0;
+        while let Some(first) = bucket.get(k) {
+            let len = first.len;
+            let run = &bucket[k..k + bucket[k..].partition_point(|e| e.len == len)];
+            k += run.len();
+            let Some(text) = bytes.get(at..at + len as usize) else {
+                break; // longer literals do not fit either
+            };
+            if (len == 3) != three {
+                continue;
+            }
+            let folded = || text.iter().map(u8::to_ascii_lowercase);
+            let lo = run.partition_point(|e| lit(e).iter().copied().lt(folded()));
+            for e in &run[lo..] {
+                if !lit(e).iter().copied().eq(folded()) {
+                    break;
+                }
+                found(e.pattern as usize, at, at + len as usize);
             }
         }
     }
@@ -333,6 +380,9 @@ impl std::fmt::Debug for Gate {
             .finish_non_exhaustive()
     }
 }
+
+/// Buckets up to this size are compared entry by entry; bigger ones are sorted and searched.
+const SMALL_BUCKET: usize = 8;
 
 /// Bytes per step of the scan loop.
 #[cfg(target_arch = "x86_64")]
@@ -450,6 +500,17 @@ mod tests {
         assert_eq!(gate_matches(&lits, "xab"), vec![(1, 1, 3)]);
     }
 
+    #[test]
+    fn thousands_of_literals_sharing_a_prefix() {
+        // one bucket of 3,000 literals: searched by length and bytes, not one by one
+        let mut lits: Vec<String> = (0..3000).map(|i| format!("项目A{i:04}")).collect();
+        lits.extend(["项目", "项目A", "项目a0001", "项目B"].map(String::from));
+        let hay = "项目A0001、项目a2999和项目A3000，项目B项目 xx 项目A0".repeat(30);
+        let got = sorted(gate_matches(&lits, &hay));
+        assert_eq!(got, ac_matches(&lits, &hay));
+        assert!(got.iter().any(|&(p, _, _)| p == 2999));
+    }
+
     fn literal() -> impl Strategy<Value = String> {
         // a small alphabet so that literals overlap and share keys
         proptest::collection::vec(
@@ -461,6 +522,20 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
+        /// Literals that share their key land in one big (searched) bucket.
+        #[test]
+        fn big_buckets_equal_aho_corasick(
+            suffixes in proptest::collection::vec(
+                proptest::collection::vec(prop::sample::select(vec!["x", "X", "y", "密", ""]), 0..4),
+                9..60,
+            ),
+            hay in proptest::collection::vec(prop::sample::select(vec!["abcd", "ABCd", "x", "y", "Y", "密", " "]), 0..150),
+        ) {
+            let lits: Vec<String> = suffixes.iter().map(|s| format!("abcd{}", s.concat())).collect();
+            let hay = hay.concat();
+            prop_assert_eq!(sorted(gate_matches(&lits, &hay)), ac_matches(&lits, &hay));
+        }
+
         #[test]
         fn gate_equals_aho_corasick(
             lits in proptest::collection::vec(literal(), 1..40),
