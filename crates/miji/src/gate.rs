@@ -22,14 +22,18 @@
 
 /// A compiled literal set. Immutable; built once per policy.
 pub(crate) struct Gate {
-    /// Every four-byte word a literal of three bytes or more can start with (see [`Gate::new`]).
+    /// Every four-byte word a literal of three bytes or more can start with (see [`Gate::new`]):
+    /// the scan loop's only test.
     filter: Filter,
-    /// `64 - log2(number of buckets)`: the hash's top bits are the bucket.
-    bucket_shift: u32,
-    /// Per bucket: the range of its entries (`bucket_start[b]..bucket_start[b + 1]`).
-    bucket_start: Vec<u32>,
-    /// Literals of three bytes or more, grouped by bucket.
-    entries: Vec<Entry>,
+    /// Literals of three to seven bytes by their four-byte key (three-byte ones by three),
+    /// and a filter of those keys alone.
+    mid: Directory,
+    mid_keys: Filter,
+    /// Literals of eight bytes or more by their first eight bytes, and a filter of those keys:
+    /// thousands of terms that share a common first character (`国家…`, `中国…`) pass the
+    /// four-byte test together but differ in eight bytes.
+    long: Directory,
+    long_keys: Filter,
     /// Per first byte (both ASCII cases): range of one- and two-byte literals in `short`.
     short_start: Vec<u32>,
     short: Vec<Entry>,
@@ -45,10 +49,60 @@ pub(crate) struct Gate {
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     /// The key as the scan computes it ([`fold_case`]): a cheap first comparison.
-    key: u32,
+    key: u64,
     pattern: u32,
     offset: u32,
     len: u32,
+}
+
+/// Literals grouped by the hash of their key: a bucket is a range of `entries`.
+struct Directory {
+    /// `64 - log2(number of buckets)`: the hash's top bits are the bucket.
+    shift: u32,
+    /// Per bucket: the range of its entries (`start[b]..start[b + 1]`).
+    start: Vec<u32>,
+    /// Sorted by bucket; a bucket bigger than [`SMALL_BUCKET`] by length, then bytes.
+    entries: Vec<Entry>,
+}
+
+impl Directory {
+    fn new(keyed: Vec<Entry>, arena: &[u8]) -> Directory {
+        let buckets_log2 = (usize::BITS - keyed.len().leading_zeros()).clamp(1, 30);
+        let shift = 64 - buckets_log2;
+        // counting sort of the entries by bucket
+        let mut start = vec![0u32; (1 << buckets_log2) + 1];
+        for e in &keyed {
+            start[(hash(e.key) >> shift) as usize + 1] += 1;
+        }
+        for b in 1..start.len() {
+            start[b] += start[b - 1];
+        }
+        let mut fill = start.clone();
+        let mut entries = keyed.clone();
+        for e in keyed {
+            let b = (hash(e.key) >> shift) as usize;
+            entries[fill[b] as usize] = e;
+            fill[b] += 1;
+        }
+        // big buckets (many literals sharing a key) are searched by length and bytes
+        for b in start.windows(2) {
+            let bucket = &mut entries[b[0] as usize..b[1] as usize];
+            if bucket.len() > SMALL_BUCKET {
+                let lit = |e: &Entry| &arena[e.offset as usize..(e.offset + e.len) as usize];
+                bucket.sort_unstable_by(|x, y| x.len.cmp(&y.len).then_with(|| lit(x).cmp(lit(y))));
+            }
+        }
+        Directory {
+            shift,
+            start,
+            entries,
+        }
+    }
+
+    fn bucket(&self, h: u64) -> &[Entry] {
+        let b = (h >> self.shift) as usize;
+        &self.entries[self.start[b] as usize..self.start[b + 1] as usize]
+    }
 }
 
 /// Folds ASCII case in a word of four bytes: sets bit 5 of every byte that has bit 6 set, which
@@ -59,10 +113,18 @@ struct Entry {
 fn fold_case(w: u32) -> u32 {
     w | ((w >> 1) & 0x2020_2020)
 }
+
+/// [`fold_case`] on eight bytes.
+fn fold_case_8(w: u64) -> u64 {
+    w | ((w >> 1) & 0x2020_2020_2020_2020)
+}
+
 const THREE_BYTES: u32 = 0x00FF_FFFF;
 
-fn hash(key: u32) -> u64 {
-    (key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+/// Multiplicative hash; the high half of an eight-byte key is folded in first so that the
+/// filter's bits (taken from the product's bits 32..64) depend on all eight bytes.
+fn hash(key: u64) -> u64 {
+    (key ^ (key >> 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// A blocked Bloom filter over keys: each key sets two bits of one 64-bit word, so a test is
@@ -137,7 +199,8 @@ impl Gate {
             ));
         }
         let mut arena = Vec::with_capacity(total);
-        let mut keyed: Vec<Entry> = Vec::new();
+        let mut mid: Vec<Entry> = Vec::new();
+        let mut long: Vec<Entry> = Vec::new();
         let mut short: Vec<Entry> = Vec::new();
         for (i, lit) in literals.iter().enumerate() {
             let lit = lit.as_ref().as_bytes();
@@ -147,66 +210,59 @@ impl Gate {
             let offset = arena.len() as u32;
             arena.extend(lit.iter().map(u8::to_ascii_lowercase));
             let lower = &arena[offset as usize..];
-            let e = Entry {
-                key: fold_case(word_at(lower, 0)),
+            let mut e = Entry {
+                key: fold_case(word_at(lower, 0)) as u64,
                 pattern: i as u32,
                 offset,
                 len: lit.len() as u32,
             };
             match lit.len() {
                 1 | 2 => short.push(e),
-                3 => keyed.push(Entry {
-                    key: e.key & THREE_BYTES,
-                    ..e
-                }),
-                _ => keyed.push(e),
+                3 => {
+                    e.key &= THREE_BYTES as u64;
+                    mid.push(e);
+                }
+                4..8 => mid.push(e),
+                _ => {
+                    let eight: [u8; 8] = lower[..8].try_into().expect("eight bytes");
+                    e.key = fold_case_8(u64::from_le_bytes(eight));
+                    long.push(e);
+                }
             }
         }
         // A three-byte literal is followed by a character start or the end of the text (the
         // scan pads that with 0): its filter keys are its three bytes with each of those.
-        let next_bytes: Vec<u32> = {
-            let mut v: Vec<u32> = (0..=255u32)
+        let next_bytes: Vec<u64> = {
+            let mut v: Vec<u64> = (0..=255u32)
                 .filter(|b| !(0x80..0xC0).contains(b))
-                .map(|b| fold_case(b << 24) & !THREE_BYTES)
+                .map(|b| (fold_case(b << 24) & !THREE_BYTES) as u64)
                 .collect();
             v.sort_unstable();
             v.dedup();
             v
         };
-        let n_three = keyed.iter().filter(|e| e.len == 3).count();
-        let mut filter = Filter::new(keyed.len() - n_three + n_three * next_bytes.len());
-        let buckets_log2 = (usize::BITS - keyed.len().leading_zeros()).clamp(1, 30);
-        let bucket_shift = 64 - buckets_log2;
-        // counting sort of the entries by bucket
-        let mut bucket_start = vec![0u32; (1 << buckets_log2) + 1];
-        for e in &keyed {
+        let n_three = mid.iter().filter(|e| e.len == 3).count();
+        let mid_key_count = mid.len() - n_three + n_three * next_bytes.len();
+        let mut filter = Filter::new(mid_key_count + long.len());
+        let mut mid_keys = Filter::new(mid_key_count);
+        let mut long_keys = Filter::new(long.len());
+        for e in &mid {
             if e.len == 3 {
                 for &next in &next_bytes {
                     filter.insert(hash(e.key | next));
+                    mid_keys.insert(hash(e.key | next));
                 }
             } else {
                 filter.insert(hash(e.key));
-            }
-            bucket_start[(hash(e.key) >> bucket_shift) as usize + 1] += 1;
-        }
-        for b in 1..bucket_start.len() {
-            bucket_start[b] += bucket_start[b - 1];
-        }
-        let mut fill = bucket_start.clone();
-        let mut entries = keyed.clone();
-        for e in keyed {
-            let b = (hash(e.key) >> bucket_shift) as usize;
-            entries[fill[b] as usize] = e;
-            fill[b] += 1;
-        }
-        // big buckets (many literals sharing a prefix) are searched by length and bytes
-        for b in bucket_start.windows(2) {
-            let bucket = &mut entries[b[0] as usize..b[1] as usize];
-            if bucket.len() > SMALL_BUCKET {
-                let lit = |e: &Entry| &arena[e.offset as usize..(e.offset + e.len) as usize];
-                bucket.sort_unstable_by(|x, y| x.len.cmp(&y.len).then_with(|| lit(x).cmp(lit(y))));
+                mid_keys.insert(hash(e.key));
             }
         }
+        for e in &long {
+            filter.insert(hash(e.key & u32::MAX as u64));
+            long_keys.insert(hash(e.key));
+        }
+        let mid = Directory::new(mid, &arena);
+        let long = Directory::new(long, &arena);
         // one- and two-byte literals by first byte, under both ASCII cases
         let mut short_first = [false; 256];
         let mut by_byte: Vec<Vec<Entry>> = vec![Vec::new(); 256];
@@ -228,9 +284,10 @@ impl Gate {
         short_start.push(short_sorted.len() as u32);
         Ok(Gate {
             filter,
-            bucket_shift,
-            bucket_start,
-            entries,
+            mid,
+            mid_keys,
+            long,
+            long_keys,
             short_start,
             has_short: !short_sorted.is_empty(),
             short: short_sorted,
@@ -281,7 +338,7 @@ impl Gate {
     /// The filter: `false` when no literal can start with the word `w` (first byte `first`).
     #[inline(always)]
     fn may_start(&self, w: u32, first: u8) -> bool {
-        let mut hit = self.filter.may_contain(hash(w));
+        let mut hit = self.filter.may_contain(hash(w as u64));
         if self.has_short {
             hit |= self.short_first[first as usize];
         }
@@ -291,13 +348,12 @@ impl Gate {
     /// Reports the literals that start at `at` (where the word `w` starts).
     #[inline(never)]
     fn verify(&self, bytes: &[u8], at: usize, w: u32, found: &mut impl FnMut(usize, usize, usize)) {
-        if self.filter.may_contain(hash(w)) {
+        if self.mid_keys.may_contain(hash(w as u64)) {
             // four-byte keys, then three-byte ones (a word ending in NUL equals a three-byte
             // key: the length class keeps the two apart)
             for (key, three) in [(w, false), (w & THREE_BYTES, true)] {
-                let b = (hash(key) >> self.bucket_shift) as usize;
-                let range = self.bucket_start[b] as usize..self.bucket_start[b + 1] as usize;
-                let bucket = &self.entries[range];
+                let key = key as u64;
+                let bucket = self.mid.bucket(hash(key));
                 if bucket.len() <= SMALL_BUCKET {
                     for e in bucket {
                         if e.key == key && (e.len == 3) == three {
@@ -305,7 +361,23 @@ impl Gate {
                         }
                     }
                 } else {
-                    self.search_bucket(bucket, three, bytes, at, found);
+                    self.search_bucket(bucket, Some(three), bytes, at, found);
+                }
+            }
+        }
+        if let Some(eight) = bytes.get(at..at + 8) {
+            let key = fold_case_8(u64::from_le_bytes(eight.try_into().expect("eight bytes")));
+            let h = hash(key);
+            if self.long_keys.may_contain(h) {
+                let bucket = self.long.bucket(h);
+                if bucket.len() <= SMALL_BUCKET {
+                    for e in bucket {
+                        if e.key == key {
+                            self.check(e, bytes, at, found);
+                        }
+                    }
+                } else {
+                    self.search_bucket(bucket, None, bytes, at, found);
                 }
             }
         }
@@ -320,11 +392,11 @@ impl Gate {
 
     /// A big bucket, sorted by length then bytes: one binary search per literal length, so
     /// text full of a prefix that thousands of literals share costs a few comparisons per
-    /// character, not thousands.
+    /// character, not thousands. `three`: only three-byte literals, or only longer ones.
     fn search_bucket(
         &self,
         bucket: &[Entry],
-        three: bool,
+        three: Option<bool>,
         bytes: &[u8],
         at: usize,
         found: &mut impl FnMut(usize, usize, usize),
@@ -338,7 +410,7 @@ impl Gate {
             let Some(text) = bytes.get(at..at + len as usize) else {
                 break; // longer literals do not fit either
             };
-            if (len == 3) != three {
+            if three.is_some_and(|three| (len == 3) != three) {
                 continue;
             }
             let folded = || text.iter().map(u8::to_ascii_lowercase);
@@ -376,7 +448,8 @@ impl std::fmt::Debug for Gate {
         f.debug_struct("Gate")
             .field("literals", &self.len)
             .field("filter_bits", &(self.filter.words.len() * 64))
-            .field("buckets", &(self.bucket_start.len() - 1))
+            .field("mid_literals", &self.mid.entries.len())
+            .field("long_literals", &self.long.entries.len())
             .finish_non_exhaustive()
     }
 }
