@@ -9,10 +9,14 @@
 //! - each literal of three bytes or more has a *key*, its first four bytes (ASCII case folded);
 //!   a three-byte literal has one key per byte that can follow it (any character start);
 //!   one- and two-byte literals are looked up by their first byte;
-//! - a blocked Bloom filter (two bits in one 64-bit word per key, 64–128 bits per key) holds
-//!   the keys; the scan tests the four bytes at every *character start* (UTF-8 continuation
-//!   bytes are skipped 64 bytes at a time with SSE2), one multiply and one load each;
-//! - where the filter says yes, the literals of that hash bucket are compared byte for byte.
+//! - a blocked Bloom filter (two bits in one 64-bit word per key, 8–64 bits per key, sized
+//!   for the L2 cache) holds the keys; the scan tests the four bytes at every *character
+//!   start* (UTF-8 continuation bytes are skipped 64 bytes at a time with SSE2), one multiply
+//!   and one load each;
+//! - where the filter says yes, the candidates are looked up: literals of three to seven bytes
+//!   by their four-byte key, longer ones by their first eight bytes (so thousands of terms that
+//!   share a common first character do not all pass together), each in a hash directory whose
+//!   buckets are compared byte for byte, or binary-searched by length and bytes when big.
 //!
 //! Matches come out in order of start, every literal that occurs (overlapping matches
 //! included): exactly what an `aho-corasick` automaton with `MatchKind::Standard` and

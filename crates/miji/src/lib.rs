@@ -29,10 +29,12 @@
 //! redaction), [`detect`] (validators), [`segment`] (the input model).
 //!
 //! # Untrusted input
-//! Scanning is linear in the input: one pass of the fold, one pass of the literal gate, and
-//! regexes (the `regex` crate: no backtracking) run only on lines or segments the gate selected.
-//! Memory per record is the folded copy of a segment (only when folding changes something),
-//! its sparse offset map and the findings, capped by `limits.max_findings` in reports.
+//! Scanning is linear in the input: one pass of the fold, one pass of the literal gate (at
+//! worst a few binary searches per character, even where thousands of terms share a prefix),
+//! and regexes (the `regex` crate: no backtracking) run only on lines or segments the gate
+//! selected. Segments over 4 MiB are scanned in line-aligned pieces. Memory per record is the
+//! folded copy of a segment or piece (only when folding changes something), its sparse offset
+//! map and the findings, capped by `limits.max_findings` in reports.
 //! Invalid UTF-8 is replaced, never a panic.
 #![deny(missing_docs)]
 
