@@ -68,6 +68,69 @@ pub fn best_of<F: FnMut() -> usize>(n: usize, mut f: F) -> f64 {
         .fold(f64::MAX, f64::min)
 }
 
+/// The number of dictionary findings miji's semantics give for `terms` in `text`, computed
+/// without miji's gate: `aho-corasick`'s overlapping search (ASCII case ignored) over the
+/// public `fold`, then the rules the scanner documents (README "Choices"): a Latin edge must
+/// not continue an ASCII word, a hit lying inside a longer one is dropped, a span counts once.
+/// The expected count for the `dict_*_common` hard case, which the manifest does not have.
+pub fn expected_dictionary_findings(terms: &[String], text: &str) -> u64 {
+    let folded = miji::fold::fold(text);
+    let t = folded.text().as_bytes();
+    let ac = aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(terms.iter().map(|t| miji::fold::fold_str(t)))
+        .expect("dictionary automaton");
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut spans: Vec<(usize, usize)> = ac
+        .find_overlapping_iter(folded.text())
+        .map(|m| (m.start(), m.end()))
+        .filter(|&(s, e)| {
+            let left = s == 0 || !(t[s].is_ascii_alphanumeric() && word(t[s - 1]));
+            let right = e == t.len() || !(t[e - 1].is_ascii_alphanumeric() && word(t[e]));
+            left && right
+        })
+        .collect();
+    spans.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    spans.dedup();
+    let mut reach = 0;
+    let mut kept = 0;
+    for (_, e) in spans {
+        if e > reach {
+            reach = e;
+            kept += 1;
+        }
+    }
+    kept
+}
+
+/// The number of findings a detector gives in `text`, computed without miji's digit-run
+/// prefilter and pieces: every match of `pattern` (the generator's own regex for the values it
+/// embedded, all valid) in the public `fold`, less those with a `negative` word within 48
+/// bytes on either side (the detector rule `negative_context`, `patterns/pii.toml`).
+pub fn expected_detector_findings(text: &str, pattern: &str, negative: &[&str]) -> u64 {
+    let folded = miji::fold::fold(text);
+    let t = folded.text();
+    let window = |s: usize, e: usize| {
+        let mut a = s.saturating_sub(48);
+        while !t.is_char_boundary(a) {
+            a -= 1;
+        }
+        let mut b = (e + 48).min(t.len());
+        while !t.is_char_boundary(b) {
+            b += 1;
+        }
+        format!("{} {}", &t[a..s], &t[e..b]).to_lowercase()
+    };
+    regex::Regex::new(pattern)
+        .expect("detector oracle pattern")
+        .find_iter(t)
+        .filter(|m| {
+            let w = window(m.start(), m.end());
+            !negative.iter().any(|n| w.contains(n))
+        })
+        .count() as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::cut_point;
@@ -79,5 +142,26 @@ mod tests {
         assert_eq!(cut_point(t, 4), 3);
         assert_eq!(cut_point("携带携带", 4), 3);
         assert_eq!(cut_point(t, 100), t.len());
+    }
+
+    #[test]
+    fn expected_dictionary_findings_follows_the_scanner_rules() {
+        let terms: Vec<String> = ["项目", "项目计划", "计划书", "aurora", "Aurora X"]
+            .map(String::from)
+            .to_vec();
+        // 项目 lies inside 项目计划 (dropped); 计划书 overlaps it (kept); "auroras" continues
+        // a word (dropped); "AURORA X" and the full-width "ａｕｒｏｒａ" count
+        let text = "项目计划书 auroras AURORA X ａｕｒｏｒａ";
+        assert_eq!(super::expected_dictionary_findings(&terms, text), 4);
+        let scanner = miji::Scanner::new(
+            miji::PolicyBuilder::new()
+                .dictionary("bench", terms.clone())
+                .build()
+                .unwrap(),
+        );
+        assert_eq!(
+            scanner.scan(text).counts.get("dict.bench").copied(),
+            Some(4)
+        );
     }
 }

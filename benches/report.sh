@@ -10,9 +10,9 @@ if [ ! -f "$data/manifest.json" ]; then
     python3 ../shared/bench/gen_corpus.py "$data"
 fi
 venv=target/bench-venv
-if [ ! -x "$venv/bin/python" ]; then
+if ! "$venv/bin/python" -c "import hyperscan, ahocorasick_rs" 2>/dev/null; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q hyperscan
+    "$venv/bin/pip" install -q hyperscan ahocorasick-rs
 fi
 export MIJI_BENCH_DATA=$data
 echo "== Hyperscan (literal, caseless), whole corpus"

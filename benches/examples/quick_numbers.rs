@@ -13,7 +13,7 @@ use miji_benches::best_of;
 fn main() {
     let dir = miji_benches::data_dir().expect("bench data");
     let text = miji_benches::corpus(&dir, 32 << 20);
-    for size in ["10000", "100000"] {
+    for size in ["10000", "100000", "10000_common", "100000_common"] {
         let terms = miji_benches::dictionary(&dir, &format!("dict_{size}.txt"));
         let ac = AhoCorasick::builder()
             .kind(Some(AhoCorasickKind::DFA))
