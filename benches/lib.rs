@@ -107,7 +107,7 @@ pub fn expected_dictionary_findings(terms: &[String], text: &str) -> u64 {
 /// prefilter and pieces: every match of `pattern` (the generator's own regex for the values it
 /// embedded, all valid) in the public `fold`, less those with a `negative` word within 48
 /// bytes on either side (the detector rule `negative_context`, `patterns/pii.toml`).
-pub fn expected_detector_findings(text: &str, pattern: &str, negative: &[&str]) -> u64 {
+pub fn expected_detector_findings(text: &str, pattern: &str, negative: &[String]) -> u64 {
     let folded = miji::fold::fold(text);
     let t = folded.text();
     let window = |s: usize, e: usize| {
@@ -126,9 +126,32 @@ pub fn expected_detector_findings(text: &str, pattern: &str, negative: &[&str]) 
         .find_iter(t)
         .filter(|m| {
             let w = window(m.start(), m.end());
-            !negative.iter().any(|n| w.contains(n))
+            !negative.iter().any(|n| w.contains(&n.to_lowercase()))
         })
         .count() as u64
+}
+
+/// The `negative_context` words of detector `id` in the default policy's `patterns/pii.toml`
+/// (read from the pack, so the oracle cannot drift from the rule).
+pub fn negative_context(id: &str) -> Vec<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../patterns/pii.toml");
+    let pack: toml::Table = std::fs::read_to_string(path)
+        .expect("patterns/pii.toml")
+        .parse()
+        .expect("pii pack");
+    pack["detector"]
+        .as_array()
+        .expect("detectors")
+        .iter()
+        .find(|d| d["id"].as_str() == Some(id))
+        .and_then(|d| d.get("negative_context"))
+        .and_then(|n| n.as_array())
+        .map(|n| {
+            n.iter()
+                .filter_map(|w| w.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -142,6 +165,13 @@ mod tests {
         assert_eq!(cut_point(t, 4), 3);
         assert_eq!(cut_point("携带携带", 4), 3);
         assert_eq!(cut_point(t, 100), t.len());
+    }
+
+    #[test]
+    fn negative_context_comes_from_the_pack() {
+        let words = super::negative_context("pii.cn-resident-id");
+        assert!(words.iter().any(|w| w == "invoice"), "{words:?}");
+        assert!(super::negative_context("no.such-detector").is_empty());
     }
 
     #[test]
