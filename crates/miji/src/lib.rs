@@ -56,7 +56,7 @@ pub use report::{
     ErrorKind, FileFacts, Finding, FindingKind, Marking, MemberSummary, REPORT_SCHEMA_ID,
     RecordError, Report, Role, Truncated, report_json_schema,
 };
-pub use scanner::{ExampleFailure, Scanner, TraceEntry, redact_with};
+pub use scanner::{ExampleFailure, InputText, ScanInput, Scanner, TraceEntry, redact_with};
 pub use segment::{Document, Segment};
 
 #[cfg(test)]
