@@ -565,6 +565,7 @@ impl<'p> DocScan<'p> {
         line_index
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn markings(
         &mut self,
         text: &str,
