@@ -1,5 +1,5 @@
 //! The literal gate: every occurrence of every policy literal in folded text, ASCII case ignored.
-//! Owns the hashed-prefix filter, its verification tables and the scan loop (SSE2 on x86-64).
+//! Owns the hashed-prefix filter, its verification tables and the scan loops (AVX2, SSE2, scalar).
 //!
 //! Why not an Aho-Corasick automaton: with tens of thousands of literals its DFA no longer fits
 //! any cache (100 MiB at 10k literals, 919 MiB at 100k) and every byte costs a cache miss; the
@@ -9,10 +9,13 @@
 //! - each literal of three bytes or more has a *key*, its first four bytes (ASCII case folded);
 //!   a three-byte literal has one key per byte that can follow it (any character start);
 //!   one- and two-byte literals are looked up by their first byte;
-//! - a blocked Bloom filter (two bits in one 64-bit word per key, 8–64 bits per key, sized
+//! - a blocked Bloom filter (two bits in one 32-bit word per key, 8–64 bits per key, sized
 //!   for the L2 cache) holds the keys; the scan tests the four bytes at every *character
-//!   start* (UTF-8 continuation bytes are skipped 64 bytes at a time with SSE2), one multiply
-//!   and one load each;
+//!   start*. With AVX2 (detected at run time) it tests eight positions per step: the eight
+//!   words shuffled out of one load, hashed by two multiplies, their filter words gathered,
+//!   the bits shifted out, all lane for lane, then masked to character starts (1.56 → 0.68
+//!   ms/MiB on the bench corpus). Without it, continuation bytes are skipped 64 at a time
+//!   with SSE2 and each start costs one multiply and one load;
 //! - where the filter says yes, the candidates are looked up: literals of three to seven bytes
 //!   by their four-byte key, longer ones by their first eight bytes (so thousands of terms that
 //!   share a common first character do not all pass together), each in a hash directory whose
@@ -28,7 +31,7 @@
 pub(crate) struct Gate {
     /// Every four-byte word a literal of three bytes or more can start with (see [`Gate::new`]):
     /// the scan loop's only test.
-    filter: Filter,
+    filter: ScanFilter,
     /// Literals of three to seven bytes by their four-byte key (three-byte ones by three),
     /// and a filter of those keys alone.
     mid: Directory,
@@ -183,6 +186,59 @@ impl Filter {
     }
 }
 
+/// The scan loop's filter: like [`Filter`] but over 32-bit words and a 32-bit hash of the
+/// four-byte word, so that AVX2 tests eight positions at once (multiply, gather, shift).
+struct ScanFilter {
+    words: Vec<u32>,
+    /// `32 - log2(words)`: the hash's top bits pick the word.
+    shift: u32,
+}
+
+/// At most 2^21 words (8 MiB); 2^16 words = 256 KiB (the L2 cache).
+const SCAN_MAX_WORDS_LOG2: u32 = 21;
+const SCAN_L2_WORDS_LOG2: u32 = 16;
+
+/// The scan filter's hash of a case-folded four-byte word: two multiplies with a shift between,
+/// so that the low bits (the two bit positions) depend on the whole word as the top bits (the
+/// filter word) do. [`simd::scan_hash_8`] computes the same on eight lanes.
+#[inline(always)]
+fn scan_hash(w: u32) -> u32 {
+    let h = w.wrapping_mul(SCAN_HASH_1);
+    (h ^ (h >> 16)).wrapping_mul(SCAN_HASH_2)
+}
+const SCAN_HASH_1: u32 = 0x9E37_79B1;
+const SCAN_HASH_2: u32 = 0x85EB_CA6B;
+
+impl ScanFilter {
+    fn new(keys: usize) -> ScanFilter {
+        // the same budget as `Filter`: 32–64 bits per key within 256 KiB, never under 8
+        let bits = usize::BITS - keys.leading_zeros();
+        let words_log2 = bits
+            .min(SCAN_L2_WORDS_LOG2)
+            .max(bits.saturating_sub(2))
+            .clamp(1, SCAN_MAX_WORDS_LOG2);
+        ScanFilter {
+            words: vec![0; 1 << words_log2],
+            shift: 32 - words_log2,
+        }
+    }
+
+    fn insert(&mut self, w: u32) {
+        let h = scan_hash(w);
+        self.words[(h >> self.shift) as usize] |= (1 << (h & 31)) | (1 << ((h >> 5) & 31));
+    }
+
+    #[inline(always)]
+    fn may_contain(&self, w: u32) -> bool {
+        let h = scan_hash(w);
+        let i = (h >> self.shift) as usize;
+        debug_assert!(i < self.words.len());
+        // SAFETY: `words` has 2^(32 - shift) entries and `i = h >> shift` is below that.
+        let word = unsafe { *self.words.get_unchecked(i) };
+        (word >> (h & 31)) & (word >> ((h >> 5) & 31)) & 1 != 0
+    }
+}
+
 /// The little-endian word of up to four bytes starting at `at`, zero-padded past the end.
 fn word_at(bytes: &[u8], at: usize) -> u32 {
     let mut w = [0u8; 4];
@@ -247,22 +303,22 @@ impl Gate {
         };
         let n_three = mid.iter().filter(|e| e.len == 3).count();
         let mid_key_count = mid.len() - n_three + n_three * next_bytes.len();
-        let mut filter = Filter::new(mid_key_count + long.len());
+        let mut filter = ScanFilter::new(mid_key_count + long.len());
         let mut mid_keys = Filter::new(mid_key_count);
         let mut long_keys = Filter::new(long.len());
         for e in &mid {
             if e.len == 3 {
                 for &next in &next_bytes {
-                    filter.insert(hash(e.key | next));
+                    filter.insert((e.key | next) as u32);
                     mid_keys.insert(hash(e.key | next));
                 }
             } else {
-                filter.insert(hash(e.key));
+                filter.insert(e.key as u32);
                 mid_keys.insert(hash(e.key));
             }
         }
         for e in &long {
-            filter.insert(hash(e.key & u32::MAX as u64));
+            filter.insert(e.key as u32);
             long_keys.insert(hash(e.key));
         }
         let mid = Directory::new(mid, &arena);
@@ -303,10 +359,26 @@ impl Gate {
 
     /// Calls `found(pattern, start, end)` for every occurrence of every literal in `hay`, in
     /// order of `start`.
+    pub(crate) fn for_each_match(&self, hay: &str, found: impl FnMut(usize, usize, usize)) {
+        #[cfg(target_arch = "x86_64")]
+        let avx2 = simd::has_avx2();
+        #[cfg(not(target_arch = "x86_64"))]
+        let avx2 = false;
+        self.for_each_match_in(hay, avx2, found);
+    }
+
+    /// [`Gate::for_each_match`] with the AVX2 loop or without (the tests run both).
     #[inline(never)]
-    pub(crate) fn for_each_match(&self, hay: &str, mut found: impl FnMut(usize, usize, usize)) {
+    fn for_each_match_in(&self, hay: &str, avx2: bool, mut found: impl FnMut(usize, usize, usize)) {
         let bytes = hay.as_bytes();
         let mut i = 0;
+        #[cfg(target_arch = "x86_64")]
+        if avx2 {
+            // SAFETY: the caller checked that the CPU has AVX2.
+            i = unsafe { self.scan_avx2(bytes, &mut found) };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = avx2;
         #[cfg(target_arch = "x86_64")]
         while i + BLOCK + 3 <= bytes.len() {
             // SAFETY: SSE2 is in the x86_64 baseline; the loads read bytes[i..i+BLOCK], in
@@ -339,10 +411,51 @@ impl Gate {
         }
     }
 
+    /// The scan loop on AVX2: per 64 bytes, the filter tested at eight positions per step
+    /// (words shuffled out of one load, hashed, filter words gathered) and the first bytes of
+    /// one- and two-byte literals found by a nibble lookup; candidates that start a character
+    /// are verified as in the scalar loop. Returns where it stopped (the rest is the scalar
+    /// loop's: fewer than `BLOCK + 8` bytes).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn scan_avx2(&self, bytes: &[u8], found: &mut impl FnMut(usize, usize, usize)) -> usize {
+        let filter = simd::FilterLanes::new(&self.filter);
+        let short = simd::ByteSet::new(&self.short_first);
+        let mut i = 0;
+        while i + BLOCK + 8 <= bytes.len() {
+            // SAFETY: every load below reads within bytes[i..i + BLOCK + 8] (the filter's last
+            // step reads 16 bytes at i + 56); AVX2 is enabled for this function.
+            let mut candidates = unsafe {
+                let p = bytes.as_ptr().add(i);
+                let starts = simd::char_starts_64(p);
+                let mut passed = 0u64;
+                for step in 0..BLOCK / 8 {
+                    passed |= u64::from(filter.test_8(p.add(8 * step))) << (8 * step);
+                }
+                if self.has_short {
+                    passed |= short.find_64(p);
+                }
+                passed & starts
+            };
+            while candidates != 0 {
+                let at = i + candidates.trailing_zeros() as usize;
+                candidates &= candidates - 1;
+                // at + 4 <= i + BLOCK + 8 <= bytes.len()
+                let raw = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("four bytes"));
+                self.verify(bytes, at, fold_case(raw), found);
+            }
+            i += BLOCK;
+        }
+        i
+    }
+
     /// The filter: `false` when no literal can start with the word `w` (first byte `first`).
     #[inline(always)]
     fn may_start(&self, w: u32, first: u8) -> bool {
-        let mut hit = self.filter.may_contain(hash(w as u64));
+        let mut hit = self.filter.may_contain(w);
         if self.has_short {
             hit |= self.short_first[first as usize];
         }
@@ -451,7 +564,7 @@ impl std::fmt::Debug for Gate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gate")
             .field("literals", &self.len)
-            .field("filter_bits", &(self.filter.words.len() * 64))
+            .field("filter_bits", &(self.filter.words.len() * 32))
             .field("mid_literals", &self.mid.entries.len())
             .field("long_literals", &self.long.entries.len())
             .finish_non_exhaustive()
@@ -467,7 +580,8 @@ const BLOCK: usize = 64;
 
 #[cfg(target_arch = "x86_64")]
 mod simd {
-    //! SSE2 (part of every x86-64 CPU): which of sixteen bytes start a UTF-8 character.
+    //! SSE2 (part of every x86-64 CPU): which of sixteen bytes start a UTF-8 character;
+    //! AVX2 (checked at run time): the scan filter on eight positions, a byte set on 32.
     use std::arch::x86_64::*;
 
     /// Bit `j` set when byte `j` at `p` is not a continuation byte (0x80..=0xBF).
@@ -482,6 +596,140 @@ mod simd {
             // signed: continuation bytes are -128..=-65
             let start = _mm_cmpgt_epi8(v, _mm_set1_epi8(-65));
             _mm_movemask_epi8(start) as u32
+        }
+    }
+
+    /// Whether the CPU has AVX2 (cached by the standard library).
+    #[inline(always)]
+    pub(super) fn has_avx2() -> bool {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+
+    /// The scan filter in AVX2 registers: its words and the shift that picks one.
+    pub(super) struct FilterLanes {
+        words: *const i32,
+        shift: __m128i,
+    }
+
+    impl FilterLanes {
+        #[target_feature(enable = "avx2")]
+        pub(super) fn new(f: &super::ScanFilter) -> FilterLanes {
+            FilterLanes {
+                words: f.words.as_ptr() as *const i32,
+                shift: _mm_cvtsi32_si128(f.shift as i32),
+            }
+        }
+
+        /// Bit `j` set when the filter may hold the four-byte word at `p + j` (ASCII case
+        /// folded), for `j` in 0..8: [`super::ScanFilter::may_contain`] on eight lanes.
+        ///
+        /// # Safety
+        /// `p..p+16` must be readable; the filter must outlive `self`.
+        #[target_feature(enable = "avx2")]
+        #[inline]
+        pub(super) unsafe fn test_8(&self, p: *const u8) -> u8 {
+            // SAFETY: the caller guarantees 16 readable bytes at `p`; gathered indices are
+            // `hash >> shift`, below the filter's length.
+            unsafe {
+                let v = _mm256_broadcastsi128_si256(_mm_loadu_si128(p as *const __m128i));
+                // lane j (j < 4 in the low half, 4..8 in the high) gets bytes p+j..p+j+4
+                let words = _mm256_shuffle_epi8(
+                    v,
+                    _mm256_setr_epi8(
+                        0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6, //
+                        4, 5, 6, 7, 5, 6, 7, 8, 6, 7, 8, 9, 7, 8, 9, 10,
+                    ),
+                );
+                let folded = _mm256_or_si256(
+                    words,
+                    _mm256_and_si256(_mm256_srli_epi32(words, 1), _mm256_set1_epi32(0x2020_2020)),
+                );
+                let h = scan_hash_8(folded);
+                let index = _mm256_srl_epi32(h, self.shift);
+                let word = _mm256_i32gather_epi32::<4>(self.words, index);
+                let a = _mm256_and_si256(h, _mm256_set1_epi32(31));
+                let b = _mm256_and_si256(_mm256_srli_epi32(h, 5), _mm256_set1_epi32(31));
+                let bits = _mm256_and_si256(_mm256_srlv_epi32(word, a), _mm256_srlv_epi32(word, b));
+                // bit 0 of each lane to its sign bit, then one bit per lane
+                _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32(bits, 31))) as u8
+            }
+        }
+    }
+
+    /// [`super::scan_hash`] on eight lanes.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn scan_hash_8(w: __m256i) -> __m256i {
+        let h = _mm256_mullo_epi32(w, _mm256_set1_epi32(super::SCAN_HASH_1 as i32));
+        let h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 16));
+        _mm256_mullo_epi32(h, _mm256_set1_epi32(super::SCAN_HASH_2 as i32))
+    }
+
+    /// A set of bytes tested 32 at a time: for byte `x`, row `x & 15` of the table for its
+    /// high bit holds bit `(x >> 4) & 7` when `x` is in the set.
+    pub(super) struct ByteSet {
+        low_half: __m256i,
+        high_half: __m256i,
+    }
+
+    impl ByteSet {
+        #[target_feature(enable = "avx2")]
+        pub(super) fn new(set: &[bool; 256]) -> ByteSet {
+            let (mut low, mut high) = ([0u8; 32], [0u8; 32]);
+            for (x, _) in set.iter().enumerate().filter(|(_, in_set)| **in_set) {
+                let table = if x < 0x80 { &mut low } else { &mut high };
+                // both 128-bit lanes: the shuffle looks up within its own lane
+                table[x & 15] |= 1 << ((x >> 4) & 7);
+                table[16 + (x & 15)] |= 1 << ((x >> 4) & 7);
+            }
+            // SAFETY: 32-byte arrays, unaligned loads.
+            unsafe {
+                ByteSet {
+                    low_half: _mm256_loadu_si256(low.as_ptr() as *const __m256i),
+                    high_half: _mm256_loadu_si256(high.as_ptr() as *const __m256i),
+                }
+            }
+        }
+
+        /// Bit `j` set when byte `j` at `p` is in the set, for `j` in 0..32.
+        ///
+        /// # Safety
+        /// `p..p+32` must be readable.
+        #[target_feature(enable = "avx2")]
+        #[inline]
+        unsafe fn find_32(&self, p: *const u8) -> u32 {
+            // SAFETY: the caller guarantees 32 readable bytes.
+            unsafe {
+                let x = _mm256_loadu_si256(p as *const __m256i);
+                let low_nibble = _mm256_and_si256(x, _mm256_set1_epi8(15));
+                let high_nibble = _mm256_and_si256(_mm256_srli_epi16(x, 4), _mm256_set1_epi8(15));
+                // the row for the byte's high bit (blendv picks by each byte's top bit)
+                let row = _mm256_blendv_epi8(
+                    _mm256_shuffle_epi8(self.low_half, low_nibble),
+                    _mm256_shuffle_epi8(self.high_half, low_nibble),
+                    x,
+                );
+                let bit = _mm256_shuffle_epi8(
+                    _mm256_setr_epi8(
+                        1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128, //
+                        1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128,
+                    ),
+                    high_nibble,
+                );
+                let hit = _mm256_cmpeq_epi8(_mm256_and_si256(row, bit), bit);
+                _mm256_movemask_epi8(hit) as u32
+            }
+        }
+
+        /// [`ByteSet::find_32`] for 64 bytes.
+        ///
+        /// # Safety
+        /// `p..p+64` must be readable.
+        #[target_feature(enable = "avx2")]
+        #[inline]
+        pub(super) unsafe fn find_64(&self, p: *const u8) -> u64 {
+            // SAFETY: the caller guarantees 64 readable bytes.
+            unsafe { u64::from(self.find_32(p)) | u64::from(self.find_32(p.add(32))) << 32 }
         }
     }
 
@@ -507,10 +755,18 @@ mod tests {
     use aho_corasick::{AhoCorasick, MatchKind};
     use proptest::prelude::*;
 
+    /// The gate's matches, from the scalar loop and (where the CPU has it) the AVX2 loop,
+    /// which must agree match for match.
     fn gate_matches(lits: &[String], hay: &str) -> Vec<(usize, usize, usize)> {
         let g = Gate::new(lits).unwrap();
         let mut out = Vec::new();
-        g.for_each_match(hay, |p, s, e| out.push((p, s, e)));
+        g.for_each_match_in(hay, false, |p, s, e| out.push((p, s, e)));
+        #[cfg(target_arch = "x86_64")]
+        if super::simd::has_avx2() {
+            let mut avx2 = Vec::new();
+            g.for_each_match_in(hay, true, |p, s, e| avx2.push((p, s, e)));
+            assert_eq!(avx2, out, "the AVX2 loop and the scalar loop differ");
+        }
         out
     }
 
@@ -588,6 +844,59 @@ mod tests {
         assert!(got.iter().any(|&(p, _, _)| p == 2999));
     }
 
+    /// The AVX2 filter test and byte set agree with their scalar forms on every lane.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn simd_filter_and_byte_set_equal_scalar() {
+        use super::simd::{ByteSet, FilterLanes, has_avx2};
+        if !has_avx2() {
+            return;
+        }
+        let lits: Vec<String> = (0..3000).map(|i| format!("k{i}密")).collect();
+        let g = Gate::new(&lits).unwrap();
+        let text: Vec<u8> = (0..4096u32)
+            .map(|i| {
+                b"k0123456789\xe5\xaf\x86Kx@("[(i.wrapping_mul(2654435761) >> 7) as usize % 18]
+            })
+            .collect();
+        let mut set = [false; 256];
+        for b in [b'@', b'(', 0x80, 0xE5, 0xFF, 0] {
+            set[b as usize] = true;
+        }
+        // SAFETY: AVX2 checked above; every read is inside `text`.
+        unsafe {
+            let lanes = FilterLanes::new(&g.filter);
+            let bytes = ByteSet::new(&set);
+            for at in (0..text.len() - 64).step_by(5) {
+                let got = lanes.test_8(text.as_ptr().add(at));
+                for j in 0..8 {
+                    let w = super::fold_case(u32::from_le_bytes(
+                        text[at + j..at + j + 4].try_into().unwrap(),
+                    ));
+                    assert_eq!(got >> j & 1 == 1, g.filter.may_contain(w), "at {}", at + j);
+                }
+                let found = bytes.find_64(text.as_ptr().add(at));
+                for j in 0..64 {
+                    assert_eq!(found >> j & 1 == 1, set[text[at + j] as usize]);
+                }
+            }
+        }
+        // every byte value, in and out of the set
+        let all: Vec<u8> = (0..=255u8).chain(0..=255u8).collect();
+        for from in [0, 64, 128, 192] {
+            // SAFETY: as above.
+            let found = unsafe { ByteSet::new(&set).find_64(all.as_ptr().add(from)) };
+            for j in 0..64 {
+                assert_eq!(
+                    found >> j & 1 == 1,
+                    set[all[from + j] as usize],
+                    "byte {}",
+                    all[from + j]
+                );
+            }
+        }
+    }
+
     fn literal() -> impl Strategy<Value = String> {
         // a small alphabet so that literals overlap and share keys
         proptest::collection::vec(
@@ -609,6 +918,16 @@ mod tests {
             hay in proptest::collection::vec(prop::sample::select(vec!["abcd", "ABCd", "x", "y", "Y", "密", " "]), 0..150),
         ) {
             let lits: Vec<String> = suffixes.iter().map(|s| format!("abcd{}", s.concat())).collect();
+            let hay = hay.concat();
+            prop_assert_eq!(sorted(gate_matches(&lits, &hay)), ac_matches(&lits, &hay));
+        }
+
+        /// Long texts: many 64-byte blocks of the AVX2 loop, and its hand-over to the tail.
+        #[test]
+        fn long_texts_equal_aho_corasick(
+            lits in proptest::collection::vec(literal(), 1..40),
+            hay in proptest::collection::vec(prop::sample::select(vec!["a", "A", "b", "B", "密", "机", "★", "@", " ", "\n", "é", "(", "xyz"]), 0..900),
+        ) {
             let hay = hay.concat();
             prop_assert_eq!(sorted(gate_matches(&lits, &hay)), ac_matches(&lits, &hay));
         }
