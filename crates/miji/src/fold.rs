@@ -465,7 +465,10 @@ fn after_level_hanzi(text: &str, at: usize) -> bool {
 fn skip_plain(bytes: &[u8], mut i: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
-        i = if simd::has_avx2() {
+        i = if simd::has_avx512bw() {
+            // SAFETY: AVX-512BW is present (checked at run time).
+            unsafe { simd::skip_plain_avx512(bytes, i) }
+        } else if simd::has_avx2() {
             // SAFETY: AVX2 is present (checked at run time).
             unsafe { simd::skip_plain_avx2(bytes, i) }
         } else {
@@ -509,13 +512,66 @@ fn stops_at(bytes: &[u8], i: usize, b: u8) -> bool {
 #[cfg(target_arch = "x86_64")]
 mod simd {
     //! SSE2 (part of every x86-64 CPU) form of the fold's skip test, sixteen bytes at a time,
-    //! and the same test on AVX2, 32 bytes at a time, where the CPU has it.
+    //! and the same test on AVX2 (32 bytes) and AVX-512BW (64), where the CPU has them.
     use std::arch::x86_64::*;
 
     /// Whether the CPU has AVX2 (detected once; `std` caches the answer).
     #[inline(always)]
     pub(super) fn has_avx2() -> bool {
         std::arch::is_x86_feature_detected!("avx2")
+    }
+
+    /// Whether the CPU has AVX-512BW (detected once).
+    #[inline(always)]
+    pub(super) fn has_avx512bw() -> bool {
+        std::arch::is_x86_feature_detected!("avx512bw")
+    }
+
+    /// [`skip_plain_sse2`] on 64-byte blocks with AVX-512BW: the same test, each comparison
+    /// straight into a mask register (unsigned ranges as one subtraction and one compare).
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512BW.
+    #[target_feature(enable = "avx512bw")]
+    pub(super) unsafe fn skip_plain_avx512(bytes: &[u8], mut i: usize) -> usize {
+        if i == 0 {
+            return 0;
+        }
+        // `x` in `lo..=hi` (unsigned)
+        let within = |x: __m512i, lo: u8, hi: u8| -> __mmask64 {
+            _mm512_cmple_epu8_mask(
+                _mm512_sub_epi8(x, _mm512_set1_epi8(lo as i8)),
+                _mm512_set1_epi8((hi - lo) as i8),
+            )
+        };
+        let is = |x: __m512i, b: u8| _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(b as i8));
+        let wordish = |x: __m512i| within(x, b'A', b'Z') | within(x, 0x80, 0xFF);
+        while i + 66 <= bytes.len() {
+            // SAFETY: the loads read bytes[i-1..i+66], in bounds by the loop condition and
+            // `i >= 1`; AVX-512BW is enabled for this function.
+            let (cur, prev, next, next2) = unsafe {
+                let p = bytes.as_ptr().add(i);
+                (
+                    _mm512_loadu_si512(p as *const __m512i),
+                    _mm512_loadu_si512(p.sub(1) as *const __m512i),
+                    _mm512_loadu_si512(p.add(1) as *const __m512i),
+                    _mm512_loadu_si512(p.add(2) as *const __m512i),
+                )
+            };
+            let lead = within(cur, 0xC0, 0xFF);
+            let cjk = within(cur, 0xE4, 0xE9);
+            let e3_folds = within(next, 0x88, 0x8F) | (is(next, 0x80) & is(next2, 0x80));
+            let e3_passed = is(cur, 0xE3) & !e3_folds;
+            let lead_other = lead & !(cjk | e3_passed);
+            let spaced = is(cur, b' ') & wordish(prev) & (wordish(next) | is(next, b' '));
+            let stop = lead_other | spaced;
+            if stop != 0 {
+                return i + stop.trailing_zeros() as usize;
+            }
+            i += 64;
+        }
+        // SAFETY: AVX-512BW implies AVX2.
+        unsafe { skip_plain_avx2(bytes, i) }
     }
 
     /// [`skip_plain_sse2`] on 32-byte blocks: the same test, lane for lane.
@@ -1020,13 +1076,13 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The SIMD skips (SSE2, and AVX2 where the CPU has it) stop exactly where the scalar
-        /// test first holds, from every start.
+        /// The SIMD skips (SSE2, and AVX2 and AVX-512 where the CPU has them) stop exactly where
+        /// the scalar test first holds, from every start.
         #[test]
         fn skip_plain_agrees_with_the_scalar_test(
             parts in proptest::collection::vec(proptest::sample::select(vec![
                 "a", "A", "Z", " ", "  ", "机", "機", "密", "\u{3000}", "，", "Ｓ", "\u{200b}",
-                "é", "😀", "한", "国家", "ab cd", "S E", "\n", "0", "。", "、", "の", "㊙", "㍿",
+                "é", "😀", "한", "가", "国家", "ab cd", "S E", "\n", "0", "。", "、", "の", "㊙", "㍿",
                 "\u{3000}",
             ]), 0..120)
         ) {
@@ -1046,6 +1102,12 @@ mod tests {
                         let avx2 = unsafe { simd::skip_plain_avx2(bytes, start) };
                         let avx2 = skip_plain_scalar(bytes, avx2);
                         proptest::prop_assert_eq!(avx2, want, "AVX2, start {}", start);
+                    }
+                    if simd::has_avx512bw() {
+                        // SAFETY: AVX-512BW is present.
+                        let avx512 = unsafe { simd::skip_plain_avx512(bytes, start) };
+                        let avx512 = skip_plain_scalar(bytes, avx512);
+                        proptest::prop_assert_eq!(avx512, want, "AVX-512, start {}", start);
                     }
                 }
             }
