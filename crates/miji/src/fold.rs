@@ -310,8 +310,33 @@ pub(crate) fn trad_chars() -> impl Iterator<Item = char> {
 /// Everything of the fold except traditional → simplified, which keeps byte lengths and is
 /// applied afterwards, only where the scanner's gate found a traditional character (the
 /// complete [`fold`] does it everywhere). Runs of text that cannot fold (ASCII, CJK
-/// ideographs) are skipped sixteen bytes at a time.
+/// ideographs) are skipped 16–64 bytes at a time (SIMD, detected at run time).
 pub fn fold_for_gate(text: &str) -> Folded<'_> {
+    #[cfg(target_arch = "x86_64")]
+    if simd::has_avx512bw() {
+        // SAFETY: AVX-512BW is present (checked at run time).
+        return unsafe { fold_for_gate_avx512(text) };
+    }
+    fold_for_gate_with(text, skip_plain)
+}
+
+/// [`fold_for_gate`] compiled for AVX-512BW: the skip test is inlined into the fold's loop (its
+/// constants stay in registers across stops, and there is no feature check per stop).
+///
+/// # Safety
+/// The CPU must support AVX-512BW.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512bw")]
+unsafe fn fold_for_gate_avx512(text: &str) -> Folded<'_> {
+    fold_for_gate_with(text, |bytes, i| {
+        // SAFETY: AVX-512BW is enabled for this function (closures inherit it).
+        skip_plain_scalar(bytes, unsafe { simd::skip_plain_avx512(bytes, i) })
+    })
+}
+
+/// The fold's loop over a skip function ([`skip_plain`] or one of its SIMD forms).
+#[inline(always)]
+fn fold_for_gate_with(text: &str, skip_plain: impl Fn(&[u8], usize) -> usize) -> Folded<'_> {
     let bytes = text.as_bytes();
     let mut out: Option<String> = None;
     let mut edits: Vec<Edit> = Vec::new();
@@ -543,6 +568,7 @@ mod simd {
     /// # Safety
     /// The CPU must support AVX-512BW.
     #[target_feature(enable = "avx512bw")]
+    #[inline]
     pub(super) unsafe fn skip_plain_avx512(bytes: &[u8], mut i: usize) -> usize {
         if i == 0 {
             return 0;
@@ -1145,6 +1171,23 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// The fold gives the same text and offset map whichever skip it runs with (the
+        /// AVX-512 build of the loop, the dispatching `skip_plain`, the scalar test alone).
+        #[test]
+        fn every_skip_form_folds_alike(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "a", "A", "Z", " ", "  ", "机", "機", "密", "\u{3000}", "，", "Ｓ", "～", "\u{200b}",
+                "é", "😀", "가", "国家", "ab cd", "S E C R E T", "\n", "0", "。", "№", "㊙", "机 密",
+            ]), 0..200)
+        ) {
+            let text: String = parts.concat();
+            let want = format!("{:?}", fold_for_gate_with(&text, skip_plain_scalar));
+            proptest::prop_assert_eq!(format!("{:?}", fold_for_gate(&text)), want.clone());
+            proptest::prop_assert_eq!(format!("{:?}", fold_for_gate_with(&text, skip_plain)), want);
         }
     }
 
