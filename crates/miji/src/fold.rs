@@ -500,10 +500,8 @@ fn after_level_hanzi(text: &str, at: usize) -> bool {
 fn skip_plain(bytes: &[u8], mut i: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
-        i = if simd::has_avx512bw() {
-            // SAFETY: AVX-512BW is present (checked at run time).
-            unsafe { simd::skip_plain_avx512(bytes, i) }
-        } else if simd::has_avx2() {
+        // (AVX-512BW machines run `fold_for_gate_avx512`, with its own skip inlined)
+        i = if simd::has_avx2() {
             // SAFETY: AVX2 is present (checked at run time).
             unsafe { simd::skip_plain_avx2(bytes, i) }
         } else {
